@@ -1,0 +1,307 @@
+// A persisted block opened for reading: meta.json, the mapped index and chunk segments, tombstones.
+// Runs in-process (inside a shard worker); knows nothing of workers, HTTP or PromQL.
+import { join } from 'node:path';
+import { compareStrings, type Labels } from '../../shared/labels.js';
+import { type CompiledMatcher, compileMatchers, type Matcher } from '../../shared/matchers.js';
+import type { SeriesData } from '../../shared/storage.js';
+import { ChunkReader, ENCODING_XOR, type RawChunk } from './chunks.js';
+import { BlockCorruptionError, DecodeError } from './errors.js';
+import { binarySearch, ChunkMetas, IndexReader } from './index-reader.js';
+import { type BlockMeta, readMeta } from './meta.js';
+import { ops } from './native-ops.js';
+import {
+  countTombstones,
+  type Interval,
+  readTombstones,
+  TOMBSTONES_FILENAME,
+  type Tombstones,
+} from './tombstones.js';
+
+const EMPTY = new Uint32Array(0);
+
+/** One series as stored, for compaction and tools: labels, raw chunks (views) and deleted intervals. */
+export interface StoredSeries {
+  ref: number;
+  labels: Labels;
+  chunks: { mint: number; maxt: number; encoding: number; data: Uint8Array }[];
+  deleted: readonly Interval[] | undefined;
+}
+
+export class BlockReader {
+  readonly meta: BlockMeta;
+  readonly index: IndexReader;
+  readonly chunks: ChunkReader;
+  tombstones: Tombstones;
+  private readonly indexMap: ArrayBuffer;
+  private readonly scratch = new ChunkMetas();
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    meta: BlockMeta,
+  ) {
+    this.meta = meta;
+    const ulid = meta.ulid;
+    let indexMap: ArrayBuffer | undefined;
+    let chunks: ChunkReader | undefined;
+    try {
+      indexMap = ops.mmap(join(dir, 'index'));
+      this.index = new IndexReader(new Uint8Array(indexMap));
+      chunks = new ChunkReader(join(dir, 'chunks'));
+      this.tombstones = readTombstones(join(dir, TOMBSTONES_FILENAME));
+    } catch (err) {
+      chunks?.close();
+      if (indexMap) ops.munmap(indexMap);
+      throw wrap(ulid, err, 'index');
+    }
+    this.indexMap = indexMap;
+    this.chunks = chunks;
+  }
+
+  /** Opens the block in `dir`. Any damage is thrown as a BlockCorruptionError naming the block. */
+  static open(dir: string): BlockReader {
+    return new BlockReader(dir, readMeta(dir));
+  }
+
+  get ulid(): string {
+    return this.meta.ulid;
+  }
+
+  get numTombstones(): number {
+    return countTombstones(this.tombstones);
+  }
+
+  /** Disk bytes of the block's index and chunks (the figure retention by size adds up). */
+  get sizeBytes(): number {
+    return this.index.buf.length + this.chunks.totalBytes;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.chunks.close();
+    ops.munmap(this.indexMap);
+  }
+
+  private guard<T>(what: string, f: () => T): T {
+    if (this.closed) throw new Error(`block ${this.ulid}: closed`);
+    try {
+      return f();
+    } catch (err) {
+      throw wrap(this.ulid, err, what);
+    }
+  }
+
+  /** Sorted series refs of the series matching all matchers (an absent label matches as ""). */
+  postings(matchers: readonly Matcher[]): Uint32Array {
+    return this.guard('index', () => this.postingsFor(compileMatchers(matchers)));
+  }
+
+  private postingsFor(ms: readonly CompiledMatcher[]): Uint32Array {
+    const ix = this.index;
+    const positives: Uint32Array[] = [];
+    const negatives: Uint32Array[] = [];
+    for (const m of ms) {
+      const e = ix.valuesOf(m.name);
+      if (!m.matchesEmpty()) {
+        // Only series holding a matching (non-empty) value of this label.
+        if (!e) return EMPTY;
+        if (m.type === '=') {
+          const i = binarySearch(e.values, m.value);
+          if (i < 0) return EMPTY;
+          positives.push(ix.readPostingsAt(e.offsets[i]));
+          continue;
+        }
+        const lists: Uint32Array[] = [];
+        for (let i = 0; i < e.values.length; i++)
+          if (m.matches(e.values[i])) lists.push(ix.readPostingsAt(e.offsets[i]));
+        if (lists.length === 0) return EMPTY;
+        positives.push(lists.length === 1 ? lists[0] : ops.union(lists));
+      } else {
+        // The matcher accepts "", so series without the label match: exclude those whose value fails.
+        if (!e) continue;
+        const lists: Uint32Array[] = [];
+        if (m.type === '!=') {
+          const i = binarySearch(e.values, m.value);
+          if (i >= 0) lists.push(ix.readPostingsAt(e.offsets[i]));
+        } else {
+          for (let i = 0; i < e.values.length; i++) {
+            if (!m.matches(e.values[i])) lists.push(ix.readPostingsAt(e.offsets[i]));
+          }
+        }
+        if (lists.length > 0) negatives.push(lists.length === 1 ? lists[0] : ops.union(lists));
+      }
+    }
+    let base =
+      positives.length === 0
+        ? ix.allPostings()
+        : positives.length === 1
+          ? positives[0]
+          : ops.intersect(positives);
+    for (const n of negatives) {
+      if (base.length === 0) break;
+      base = ops.difference(base, n);
+    }
+    return base;
+  }
+
+  /**
+   * Samples of the matching series in [mint, maxt] (inclusive), tombstones applied, series in label
+   * order. The columns of all series are views into one pair of buffers (one transfer for a worker).
+   */
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
+    return this.guard('chunks', () => {
+      if (mint > maxt || maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
+      const refs = this.postingsFor(compileMatchers(matchers));
+      const cm = this.scratch;
+      const labelsOf: Labels[] = [];
+      const chunkData: Uint8Array[] = [];
+      const seriesChunkEnd: number[] = [];
+      const deleted: (readonly Interval[] | undefined)[] = [];
+      let total = 0;
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i];
+        const labels = this.index.series(ref, cm);
+        const del = this.tombstones.get(ref);
+        const before = chunkData.length;
+        for (let c = 0; c < cm.n; c++) {
+          if (cm.maxt[c] < mint || cm.mint[c] > maxt) continue;
+          if (del && covered(del, cm.mint[c], cm.maxt[c])) continue;
+          const raw = this.chunks.chunk(cm.ref[c]);
+          if (raw.encoding !== ENCODING_XOR) continue; // native histograms are not served yet
+          if (raw.data.length < 2) throw new DecodeError(`chunk ref ${cm.ref[c]}: shorter than its header`);
+          total += (raw.data[0] << 8) | raw.data[1];
+          chunkData.push(raw.data);
+        }
+        if (chunkData.length === before) continue;
+        labelsOf.push(labels);
+        seriesChunkEnd.push(chunkData.length);
+        deleted.push(del);
+      }
+      const T = new Float64Array(total);
+      const V = new Float64Array(total);
+      const out: SeriesData[] = [];
+      let at = 0;
+      let c = 0;
+      for (let s = 0; s < labelsOf.length; s++) {
+        const start = at;
+        for (; c < seriesChunkEnd[s]; c++) at += ops.xorDecodeInto(chunkData[c], mint, maxt, T, V, at);
+        const del = deleted[s];
+        if (del) at = start + dropDeleted(T, V, start, at, del);
+        if (at > start) out.push({ labels: labelsOf[s], t: T.subarray(start, at), v: V.subarray(start, at) });
+      }
+      return out;
+    });
+  }
+
+  /** Label sets of the series matching any of the matcher sets with a chunk in [mint, maxt]. */
+  series(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[] {
+    return this.guard('index', () => {
+      const refs = this.refsForSets(matcherSets);
+      const cm = this.scratch;
+      const out: Labels[] = [];
+      for (let i = 0; i < refs.length; i++) {
+        const labels = this.index.series(refs[i], cm);
+        const del = this.tombstones.get(refs[i]);
+        for (let c = 0; c < cm.n; c++) {
+          if (cm.maxt[c] < mint || cm.mint[c] > maxt) continue;
+          if (del && covered(del, Math.max(mint, cm.mint[c]), Math.min(maxt, cm.maxt[c]))) continue;
+          out.push(labels);
+          break;
+        }
+      }
+      return out;
+    });
+  }
+
+  private refsForSets(matcherSets: readonly (readonly Matcher[])[]): Uint32Array {
+    if (matcherSets.length === 0) return this.index.allPostings();
+    const lists = matcherSets.map((ms) => this.postingsFor(compileMatchers(ms)));
+    return lists.length === 1 ? lists[0] : ops.union(lists);
+  }
+
+  /** Sorted label names, of all series or of those matching any of the matcher sets. */
+  labelNames(matcherSets: readonly (readonly Matcher[])[] = []): string[] {
+    return this.guard('index', () => {
+      if (matcherSets.length === 0) return this.index.labelNames();
+      const names = new Set<string>();
+      const refs = this.refsForSets(matcherSets);
+      for (let i = 0; i < refs.length; i++)
+        for (const l of this.index.series(refs[i], undefined)) names.add(l.name);
+      return [...names].sort(compareStrings);
+    });
+  }
+
+  /** Sorted values of `name`, of all series or of those matching any of the matcher sets. */
+  labelValues(name: string, matcherSets: readonly (readonly Matcher[])[] = []): string[] {
+    return this.guard('index', () => {
+      if (matcherSets.length === 0) return this.index.labelValues(name);
+      const values = new Set<string>();
+      const refs = this.refsForSets(matcherSets);
+      for (let i = 0; i < refs.length; i++) {
+        for (const l of this.index.series(refs[i], undefined)) if (l.name === name) values.add(l.value);
+      }
+      return [...values].sort(compareStrings);
+    });
+  }
+
+  /** Every series as stored (chunks as zero-copy views), in index order. For compaction and tools. */
+  *storedSeries(refs?: Uint32Array): Generator<StoredSeries> {
+    const all = refs ?? this.guard('index', () => this.index.allPostings());
+    const cm = this.scratch;
+    for (let i = 0; i < all.length; i++) {
+      const ref = all[i];
+      const s = this.guard('chunks', () => {
+        const labels = this.index.series(ref, cm);
+        const chunks: StoredSeries['chunks'] = [];
+        for (let c = 0; c < cm.n; c++) {
+          const raw: RawChunk = this.chunks.chunk(cm.ref[c]);
+          chunks.push({ mint: cm.mint[c], maxt: cm.maxt[c], encoding: raw.encoding, data: raw.data });
+        }
+        return { ref, labels, chunks, deleted: this.tombstones.get(ref) };
+      });
+      yield s;
+    }
+  }
+}
+
+/** True when [mint, maxt] lies entirely inside one deleted interval. */
+function covered(del: readonly Interval[], mint: number, maxt: number): boolean {
+  for (const iv of del) if (iv.mint <= mint && maxt <= iv.maxt) return true;
+  return false;
+}
+
+/** Removes samples in deleted intervals from T/V[start, end) in place; returns the new count. */
+function dropDeleted(
+  T: Float64Array,
+  V: Float64Array,
+  start: number,
+  end: number,
+  del: readonly Interval[],
+): number {
+  let w = start;
+  for (let r = start; r < end; r++) {
+    const t = T[r];
+    let gone = false;
+    for (const iv of del) {
+      if (t >= iv.mint && t <= iv.maxt) {
+        gone = true;
+        break;
+      }
+    }
+    if (gone) continue;
+    if (w !== r) {
+      T[w] = t;
+      V[w] = V[r];
+    }
+    w++;
+  }
+  return w - start;
+}
+
+function wrap(ulid: string, err: unknown, file: string): Error {
+  if (err instanceof BlockCorruptionError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  const m = /^(index|chunks?|tombstones)/.exec(msg);
+  return new BlockCorruptionError(ulid, m ? m[1] : file, msg);
+}
