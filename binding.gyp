@@ -3,7 +3,12 @@
     {
       "target_name": "promshard",
       "sources": [
-        "native/addon.cc"
+        "native/addon.cc",
+        "native/crc32c.cc",
+        "native/crc32c_js.cc",
+        "native/xor.cc",
+        "native/xor_js.cc",
+        "native/mmap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

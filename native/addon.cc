@@ -1,10 +1,15 @@
-// Entry point of the promshard addon: each concern registers its functions here.
+// Entry point of the promshard addon: each concern registers its functions here (see addon.h).
+#include "addon.h"
+
 #include <napi.h>
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  promshard::InitCrc32c(env, exports);
+  promshard::InitXor(env, exports);
+  promshard::InitMmap(env, exports);
   return exports;
 }
 

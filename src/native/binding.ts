@@ -3,9 +3,86 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../shared/package-root.js';
 
+/** Decoded samples: timestamps in int64 milliseconds (exact as doubles up to 2^53) and values with their bits. */
+export interface DecodedSamples {
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** A chunk's sample count and the timestamps of its first and last sample (NaN when empty). */
+export interface XorChunkInfo {
+  count: number;
+  mint: number;
+  maxt: number;
+}
+
+/**
+ * Builds one Prometheus XOR chunk from batches of samples. `append` is all-or-nothing: a non-integer
+ * timestamp or more than 65535 samples in total throws before anything is appended.
+ */
+export interface XorAppender {
+  /** Appends t[start..end) / v[start..end); returns the chunk's sample count. */
+  append(t: Float64Array, v: Float64Array, start?: number, end?: number): number;
+  /** A copy of the chunk's bytes (2-byte header and bit stream), as Prometheus would store them. */
+  bytes(): Uint8Array;
+  /** Starts a new, empty chunk. */
+  reset(): void;
+  readonly count: number;
+  /** First and last timestamp (NaN while empty). */
+  readonly mint: number;
+  readonly maxt: number;
+}
+
 /** The addon's exports, typed. Each concern of `native/` adds its functions here. */
 export interface NativeAddon {
   readonly abiVersion: number;
+
+  /** CRC-32C (Castagnoli) of buf, continuing from crc (Go's crc32.Update semantics; 0 to start). */
+  crc32c(buf: Uint8Array, crc?: number): number;
+
+  /** A complete XOR chunk for t[start..end) / v[start..end) (at most 65535 samples). */
+  xorEncode(t: Float64Array, v: Float64Array, start?: number, end?: number): Uint8Array;
+  /** Decodes a chunk, keeping the samples with mint <= t <= maxt (default: all). Throws on a malformed chunk. */
+  xorDecode(chunk: Uint8Array, mint?: number, maxt?: number): DecodedSamples;
+  /**
+   * Decodes into outT/outV from index `at`; returns the number of samples written. Throws a RangeError
+   * when they do not fit (the outputs past `at` may then hold partial data) and an Error on a malformed chunk.
+   */
+  xorDecodeInto(
+    chunk: Uint8Array,
+    mint: number,
+    maxt: number,
+    outT: Float64Array,
+    outV: Float64Array,
+    at: number,
+  ): number;
+  /**
+   * Decodes many chunks of one buffer in a single call: `ranges` holds a [start, end) byte range of `data`
+   * per chunk. Samples go to outT/outV from `at`, chunk after chunk; `counts[i]` (optional) receives the
+   * number written for chunk i. Returns the total written. Errors as in xorDecodeInto.
+   */
+  xorDecodeMany(
+    data: Uint8Array,
+    ranges: Uint32Array,
+    mint: number,
+    maxt: number,
+    outT: Float64Array,
+    outV: Float64Array,
+    at: number,
+    counts?: Uint32Array,
+  ): number;
+  /** Walks a chunk without materialising it. Throws on a malformed chunk. */
+  xorInfo(chunk: Uint8Array): XorChunkInfo;
+  readonly XorAppender: new () => XorAppender;
+
+  /**
+   * Maps a file read-only (MAP_PRIVATE: writes stay private to the process and never reach the file). The
+   * mapping lives until munmap(), garbage collection of the buffer, or the exit of the calling thread.
+   * An empty file gives an empty ArrayBuffer. The buffer is copied, not moved, by postMessage.
+   */
+  mmap(path: string): ArrayBuffer;
+  /** Unmaps a buffer from mmap() and detaches it (byteLength becomes 0). Idempotent. */
+  munmap(buf: ArrayBuffer): void;
 }
 
 function load(): NativeAddon {
@@ -21,3 +98,13 @@ function load(): NativeAddon {
 }
 
 export const native: NativeAddon = load();
+
+export const crc32c = native.crc32c;
+export const xorEncode = native.xorEncode;
+export const xorDecode = native.xorDecode;
+export const xorDecodeInto = native.xorDecodeInto;
+export const xorDecodeMany = native.xorDecodeMany;
+export const xorInfo = native.xorInfo;
+export const XorAppender = native.XorAppender;
+export const mmap = native.mmap;
+export const munmap = native.munmap;

@@ -1,0 +1,98 @@
+// Argument helpers for the Node-API glue. We build with NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS: errors
+// are thrown as pending JS exceptions and the caller returns at once (return values are ignored by V8
+// while an exception is pending).
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace promshard::js {
+
+inline Napi::Value throwError(Napi::Env env, const std::string& msg) {
+  Napi::Error::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+inline Napi::Value throwTypeError(Napi::Env env, const std::string& msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+inline Napi::Value throwRangeError(Napi::Env env, const std::string& msg) {
+  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// A typed array argument of one element type; data is null only when length is 0.
+template <typename T>
+struct Span {
+  T* data = nullptr;
+  size_t length = 0;
+};
+
+// Reads argument i as a typed array of the given type; on mismatch throws a TypeError and returns false.
+template <typename T>
+bool typedArrayArg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* what,
+                   Span<T>* out) {
+  Napi::Env env = info.Env();
+  if (i >= info.Length() || !info[i].IsTypedArray()) {
+    throwTypeError(env, std::string(what) + " must be a typed array");
+    return false;
+  }
+  napi_typedarray_type actual;
+  size_t length;
+  void* data;
+  napi_value arraybuffer;
+  size_t byteOffset;
+  if (napi_get_typedarray_info(env, info[i], &actual, &length, &data, &arraybuffer, &byteOffset) != napi_ok) {
+    throwTypeError(env, std::string(what) + " must be a typed array");
+    return false;
+  }
+  if (actual != type) {
+    throwTypeError(env, std::string(what) + " has the wrong element type");
+    return false;
+  }
+  out->data = length == 0 ? nullptr : static_cast<T*>(data);
+  out->length = data == nullptr ? 0 : length;
+  return true;
+}
+
+// Reads an optional numeric argument; absent or undefined gives def. Non-numbers throw a TypeError.
+inline bool numberArg(const Napi::CallbackInfo& info, size_t i, double def, const char* what, double* out) {
+  if (i >= info.Length() || info[i].IsUndefined()) {
+    *out = def;
+    return true;
+  }
+  if (!info[i].IsNumber()) {
+    throwTypeError(info.Env(), std::string(what) + " must be a number");
+    return false;
+  }
+  *out = info[i].As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+// Reads an optional index argument in [0, limit]; absent or undefined gives def.
+inline bool indexArg(const Napi::CallbackInfo& info, size_t i, size_t def, size_t limit, const char* what,
+                     size_t* out) {
+  double d;
+  if (!numberArg(info, i, static_cast<double>(def), what, &d)) return false;
+  if (!(d >= 0) || d > static_cast<double>(limit) || std::trunc(d) != d) {
+    throwRangeError(info.Env(),
+                    std::string(what) + " must be an integer in [0, " + std::to_string(limit) + "]");
+    return false;
+  }
+  *out = static_cast<size_t>(d);
+  return true;
+}
+
+// A millisecond timestamp carried as a double: it must be an integer within +-2^53.
+inline bool doubleToMillis(double d, int64_t* out) {
+  if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || std::trunc(d) != d) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+}  // namespace promshard::js
