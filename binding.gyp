@@ -8,7 +8,8 @@
         "native/crc32c_js.cc",
         "native/xor.cc",
         "native/xor_js.cc",
-        "native/mmap.cc"
+        "native/mmap.cc",
+        "native/head_chunks.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

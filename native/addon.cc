@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   promshard::InitCrc32c(env, exports);
   promshard::InitXor(env, exports);
   promshard::InitMmap(env, exports);
+  promshard::InitHeadChunks(env, exports);
   return exports;
 }
 

@@ -9,5 +9,6 @@ void InitCrc32c(Napi::Env env, Napi::Object exports);
 void InitXor(Napi::Env env, Napi::Object exports);
 void InitPostings(Napi::Env env, Napi::Object exports);
 void InitMmap(Napi::Env env, Napi::Object exports);
+void InitHeadChunks(Napi::Env env, Napi::Object exports);
 
 }  // namespace promshard

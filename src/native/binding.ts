@@ -33,6 +33,56 @@ export interface XorAppender {
   readonly maxt: number;
 }
 
+// ---- SHARDS: the head chunk store (native/head_chunks.cc) ----------------------------------------------
+/** Columns of a HeadChunks.select: the samples of each requested ref, one series after the other. */
+export interface HeadSelectResult {
+  counts: Uint32Array;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** Chunks exported for a block writer; chunk k is data[offsets[k], offsets[k+1]) of refs[index[k]]. */
+export interface HeadChunkExport {
+  index: Uint32Array;
+  mint: Float64Array;
+  maxt: Float64Array;
+  offsets: Uint32Array;
+  data: Uint8Array;
+}
+
+/**
+ * One shard's head chunks: per series ref (dense, from 1) the open XOR chunk and the closed ones. Result
+ * codes of append: 0 appended, 1 duplicate ignored, 2 out of order, 3 duplicate timestamp, 4 out of
+ * bounds, 5 too far in the future, 6 invalid (unknown ref or non-integer timestamp).
+ */
+export interface HeadChunks {
+  /** Makes refs [1, n) addressable; returns the slot count. */
+  grow(n: number): number;
+  /** Appends with Prometheus 2.42's rules; fills codes; returns how many were appended. */
+  append(
+    refs: Uint32Array,
+    t: Float64Array,
+    v: Float64Array,
+    codes: Uint8Array,
+    minValidFloor: number,
+    maxAllowedT: number,
+  ): number;
+  /** [mint, maxt] of the appended samples; NaN, NaN when empty. */
+  headRange(): [number, number];
+  select(refs: Uint32Array, mint: number, maxt: number): HeadSelectResult;
+  /** First and last timestamp held per ref, NaN for a series without samples. */
+  ranges(refs: Uint32Array, outMint: Float64Array, outMaxt: Float64Array): void;
+  exportChunks(refs: Uint32Array, mint: number, maxt: number, includeOpen: boolean): HeadChunkExport;
+  /** Drops closed chunks whose samples are all older than `before`; returns how many. */
+  truncate(before: number): number;
+  stats(): { slots: number; chunks: number; closedChunks: number; bytes: number };
+}
+
+export interface HeadChunksConstructor {
+  new (chunkRangeMs?: number): HeadChunks;
+}
+// ---- end SHARDS ----------------------------------------------------------------------------------------
+
 /** The addon's exports, typed. Each concern of `native/` adds its functions here. */
 export interface NativeAddon {
   readonly abiVersion: number;
@@ -83,6 +133,8 @@ export interface NativeAddon {
   mmap(path: string): ArrayBuffer;
   /** Unmaps a buffer from mmap() and detaches it (byteLength becomes 0). Idempotent. */
   munmap(buf: ArrayBuffer): void;
+  /** SHARDS: the head chunk store class. */
+  HeadChunks: HeadChunksConstructor;
 }
 
 function load(): NativeAddon {
@@ -108,3 +160,4 @@ export const xorInfo = native.xorInfo;
 export const XorAppender = native.XorAppender;
 export const mmap = native.mmap;
 export const munmap = native.munmap;
+export const HeadChunks = native.HeadChunks;
