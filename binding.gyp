@@ -8,6 +8,8 @@
         "native/crc32c_js.cc",
         "native/xor.cc",
         "native/xor_js.cc",
+        "native/postings.cc",
+        "native/postings_js.cc",
         "native/mmap.cc",
         "native/head_chunks.cc"
       ],

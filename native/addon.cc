@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   promshard::InitCrc32c(env, exports);
   promshard::InitXor(env, exports);
+  promshard::InitPostings(env, exports);
   promshard::InitMmap(env, exports);
   promshard::InitHeadChunks(env, exports);
   return exports;

@@ -133,6 +133,18 @@ export interface NativeAddon {
   mmap(path: string): ArrayBuffer;
   /** Unmaps a buffer from mmap() and detaches it (byteLength becomes 0). Idempotent. */
   munmap(buf: ArrayBuffer): void;
+
+  /**
+   * Postings (sorted series refs). Inputs must be sorted in increasing order (duplicates are tolerated);
+   * outputs are new, strictly increasing arrays. An unsorted input throws; a list much longer than the
+   * other side (galloped, >= 32x) is checked only at the elements the search probes.
+   */
+  /** Intersection of k lists (smallest first; galloping into much longer lists). No lists: empty. */
+  intersect(lists: Uint32Array[]): Uint32Array;
+  /** Union of k lists (balanced pairwise merges). */
+  union(lists: Uint32Array[]): Uint32Array;
+  /** a minus b. */
+  difference(a: Uint32Array, b: Uint32Array): Uint32Array;
   /** SHARDS: the head chunk store class. */
   HeadChunks: HeadChunksConstructor;
 }
@@ -160,4 +172,7 @@ export const xorInfo = native.xorInfo;
 export const XorAppender = native.XorAppender;
 export const mmap = native.mmap;
 export const munmap = native.munmap;
+export const intersect = native.intersect;
+export const union = native.union;
+export const difference = native.difference;
 export const HeadChunks = native.HeadChunks;

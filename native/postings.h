@@ -1,0 +1,36 @@
+// Set operations on postings lists: sorted lists of uint32 series refs, as a TSDB index resolves
+// label matchers to. Inputs are untrusted: the operations check their order (see each function) and
+// report an unsorted list instead of producing a wrong answer silently. Inputs may hold duplicates
+// (non-decreasing); outputs are always strictly increasing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace promshard {
+
+struct U32Span {
+  const uint32_t* data;
+  size_t size;
+};
+
+enum class ListOrder : uint8_t { kStrict, kDuplicates, kUnsorted };
+
+// Classifies a list in one pass: strictly increasing, non-decreasing with duplicates, or unsorted.
+ListOrder listOrder(U32Span list);
+
+// Intersection of k lists into out. Lists are processed smallest first; a list much longer than the
+// running result is searched by galloping (exponential then binary search), which looks at O(r log n)
+// of its elements: such a list is checked for order only at the elements it probes, so an unsorted
+// long list is reported when a probe sees it out of order and may otherwise go unnoticed. Every other
+// list is checked in full. Returns nullptr or an error message. Zero lists give an empty result.
+const char* intersectLists(std::vector<U32Span> lists, std::vector<uint32_t>& out);
+
+// k-way union (balanced pairwise merges). Every list is checked in full.
+const char* unionLists(const std::vector<U32Span>& lists, std::vector<uint32_t>& out);
+
+// a minus b. a is checked in full; b like a galloped list of intersectLists when much longer than a.
+const char* differenceLists(U32Span a, U32Span b, std::vector<uint32_t>& out);
+
+}  // namespace promshard
