@@ -321,9 +321,15 @@ async function writeIndex(
         body.uvarint(symRef.get(l.name)!);
         body.uvarint(symRef.get(l.value)!);
         let byValue = postings.get(l.name);
-        if (!byValue) postings.set(l.name, (byValue = new Map()));
+        if (!byValue) {
+          byValue = new Map();
+          postings.set(l.name, byValue);
+        }
         let list = byValue.get(l.value);
-        if (!list) byValue.set(l.value, (list = []));
+        if (!list) {
+          list = [];
+          byValue.set(l.value, list);
+        }
         list.push(id);
       }
       body.uvarint(s.chunks.length);
