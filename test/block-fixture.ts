@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Labels, labelsFromObject } from '../src/shared/labels.js';
+import { ops } from '../src/tsdb/block/native-ops.js';
+import type { SeriesInput } from '../src/tsdb/block/writer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SHARED = resolve(here, '..', '..', 'shared');
@@ -60,4 +62,16 @@ export function loadExpected(): { minTime: number; maxTime: number; series: Expe
 export function bitsOf(v: Float64Array): string[] {
   const u = new BigUint64Array(v.buffer, v.byteOffset, v.length);
   return Array.from(u, (x) => x.toString(16));
+}
+
+/** Cuts each series into XOR chunks of at most 120 samples, as Prometheus' head does. */
+export function toInput(series: ExpectedSeries[], per = 120): SeriesInput[] {
+  return series.map((s) => {
+    const chunks = [];
+    for (let i = 0; i < s.t.length; i += per) {
+      const end = Math.min(s.t.length, i + per);
+      chunks.push({ mint: s.t[i], maxt: s.t[end - 1], data: ops.xorEncode(s.t, s.v, i, end) });
+    }
+    return { labels: s.labels, chunks };
+  });
 }

@@ -3,11 +3,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { newUlid, ulidTime } from '../src/tsdb/block/ulid.js';
-import { type SeriesInput, TMP_SUFFIX, writeBlock } from '../src/tsdb/block/writer.js';
-import { bitsOf, type ExpectedSeries, FIXTURE_DIR, haveFixture, loadExpected } from './block-fixture.js';
+import { TMP_SUFFIX, writeBlock } from '../src/tsdb/block/writer.js';
+import { bitsOf, FIXTURE_DIR, haveFixture, loadExpected, toInput } from './block-fixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'promshard-block-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -17,18 +16,6 @@ function onPath(cmd: string): boolean {
 }
 const havePromtool = onPath('promtool');
 if (!havePromtool) console.log('skipping promtool cases: promtool is not on PATH');
-
-/** Cuts each series into XOR chunks of at most 120 samples, as Prometheus' head does. */
-export function toInput(series: ExpectedSeries[], per = 120): SeriesInput[] {
-  return series.map((s) => {
-    const chunks = [];
-    for (let i = 0; i < s.t.length; i += per) {
-      const end = Math.min(s.t.length, i + per);
-      chunks.push({ mint: s.t[i], maxt: s.t[end - 1], data: ops.xorEncode(s.t, s.v, i, end) });
-    }
-    return { labels: s.labels, chunks };
-  });
-}
 
 describe('ULIDs', () => {
   it('are Crockford base32 with the wall-clock time, increasing within a process', () => {

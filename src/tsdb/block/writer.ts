@@ -276,7 +276,7 @@ async function writeIndex(
   }
   const symbols = [...symSet].sort(compareStrings);
   const symRef = new Map<string, number>();
-  symbols.forEach((s, i) => symRef.set(s, i));
+  for (let i = 0; i < symbols.length; i++) symRef.set(symbols[i], i);
 
   const f = await BufferedFile.create(path);
   const sec = new Encbuf(1 << 16);
