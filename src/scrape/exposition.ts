@@ -1,0 +1,453 @@
+/**
+ * The parse loop shared by the text 0.0.4 (parse-text.ts) and OpenMetrics 1.0 (parse-openmetrics.ts) formats.
+ * It walks the body once, writes each sample into reusable columns (value, timestamp, cache entry, line) and
+ * parses label pairs only for series text it has not seen before. Errors are returned, never thrown, with the
+ * line number of the offending line.
+ */
+import {
+  CR,
+  floatOk,
+  HASH,
+  intOk,
+  LBRACE,
+  NL,
+  ParseError,
+  parseFloatSpan,
+  parseIntSpan,
+  parseLabelBlock,
+  SP,
+  scanLabelBlock,
+  scanMetricName,
+  TAB,
+  unescapeHelp,
+} from './lexer.js';
+import { detach, type MetricMetadata, type SeriesCache } from './series-cache.js';
+
+export { ParseError } from './lexer.js';
+
+/** Reusable output columns of one parse. Column contents past `count` are garbage. */
+export class ParsedSamples {
+  count = 0;
+  v = new Float64Array(1024);
+  /** Milliseconds, or NaN when the line had no timestamp. */
+  t = new Float64Array(1024);
+  /** The cache entry of each sample's series text. */
+  entry = new Int32Array(1024);
+  /** 1-based line of each sample. */
+  line = new Uint32Array(1024);
+  /** Entries created by this parse (series not seen before), in order. */
+  newEntries: number[] = [];
+  /** The number of HELP/TYPE/UNIT lines. */
+  typeLines = 0;
+
+  reset(): void {
+    this.count = 0;
+    this.newEntries.length = 0;
+    this.typeLines = 0;
+  }
+
+  grow(): void {
+    const n = this.v.length * 2;
+    const v = new Float64Array(n);
+    v.set(this.v);
+    this.v = v;
+    const t = new Float64Array(n);
+    t.set(this.t);
+    this.t = t;
+    const e = new Int32Array(n);
+    e.set(this.entry);
+    this.entry = e;
+    const l = new Uint32Array(n);
+    l.set(this.line);
+    this.line = l;
+  }
+}
+
+const OM_TYPES = new Set([
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+  'unknown',
+]);
+const TEXT_TYPES: Record<string, string> = {
+  counter: 'counter',
+  gauge: 'gauge',
+  histogram: 'histogram',
+  summary: 'summary',
+  untyped: 'unknown',
+};
+
+function lineEnd(body: string, i: number): number {
+  const n = body.indexOf('\n', i);
+  return n < 0 ? body.length : n;
+}
+
+function quoteSnippet(body: string, s: number, e: number): string {
+  return JSON.stringify(body.substring(s, Math.min(e, s + 60)));
+}
+
+/** Skips spaces and tabs (and a CR before a newline). */
+function skipWs(body: string, i: number, end: number): number {
+  while (i < end) {
+    const c = body.charCodeAt(i);
+    if (c !== SP && c !== TAB && c !== CR) break;
+    i++;
+  }
+  return i;
+}
+
+/** End of a whitespace-delimited token. */
+function tokenEnd(body: string, i: number, end: number): number {
+  while (i < end) {
+    const c = body.charCodeAt(i);
+    if (c === SP || c === TAB || c === NL || c === CR) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * Parses a whole body. `om` selects OpenMetrics (timestamps in seconds, exemplars, UNIT, `# EOF`, strict
+ * comments) over text 0.0.4. Returns null on success; on error, the samples before the bad line are in `out`.
+ */
+export function parseExposition(
+  body: string,
+  om: boolean,
+  out: ParsedSamples,
+  cache: SeriesCache,
+): ParseError | null {
+  try {
+    return parseBody(body, om, out, cache);
+  } catch (err) {
+    // Defensive: the loop is written not to throw; if it ever does, report instead of crashing the scrape.
+    return new ParseError(0, `internal parser error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesCache): ParseError | null {
+  out.reset();
+  const iter = ++cache.iter;
+  // Strings cut from the body keep the whole body alive. On the first parse nearly all of the body ends up
+  // in the cache anyway, so keeping that one body costs no more than copies and saves the copying; later
+  // parses copy what they keep so that a changed series does not pin a whole new body.
+  const own = cache.size === 0 ? keepSlice : detach;
+  ownStrings = own;
+  lastMeta = null;
+  lastMetaCache = null;
+  const len = body.length;
+  const { succ, lastIter, prefix, prefixLines, prefixMeta } = cache;
+  let pos = 0;
+  let line = 0;
+  let guess = cache.first;
+  let prev = -1;
+  let sawEof = false;
+  let n = 0;
+  let cap = out.v.length;
+  // The gap: from the end of the previous sample line to the current position (comment and blank lines).
+  let gapStart = 0;
+  let gapLine = 0;
+  let gapMeta: MetricMetadata[] | null = null;
+
+  while (pos < len) {
+    let e = -1;
+    let i = pos;
+    // Fast path: the predicted entry's prefix (the gap's comment lines and its series text) is unchanged.
+    if (guess >= 0 && pos === gapStart) {
+      const pre = prefix[guess];
+      const a = pos + pre.length;
+      if (a < len && body.substring(pos, a) === pre) {
+        const nc = body.charCodeAt(a);
+        if (nc === SP || nc === TAB) {
+          // `foo {a="b"}` must not match the key `foo` (text format allows blanks before `{`).
+          const b = skipWs(body, a, len);
+          if (body.charCodeAt(b) !== LBRACE) {
+            e = guess;
+            i = b;
+            line += prefixLines[e] + 1;
+            const pm = prefixMeta[e];
+            if (pm !== null) {
+              for (let k = 0; k < pm.length; k++) pm[k].lastIter = iter;
+              out.typeLines += pm.length;
+            }
+          }
+        }
+      }
+    }
+
+    if (e < 0) {
+      line++;
+      if (sawEof) return new ParseError(line, 'unexpected data after # EOF');
+      let c = body.charCodeAt(pos);
+      if (c === NL) {
+        if (om) return new ParseError(line, 'unexpected empty line');
+        pos++;
+        continue;
+      }
+      if (!om && (c === SP || c === TAB || c === CR)) {
+        pos = skipWs(body, pos, len);
+        if (pos >= len) break;
+        c = body.charCodeAt(pos);
+        if (c === NL) {
+          pos++;
+          continue;
+        }
+      }
+      if (c === HASH) {
+        const le = lineEnd(body, pos);
+        const res = om ? omComment(body, pos, le, cache, iter) : textComment(body, pos, le, cache, iter);
+        if (typeof res === 'string') return new ParseError(line, res);
+        if (res === EOF) {
+          sawEof = true;
+          pos = le + 1;
+          // Only a final newline may follow.
+          if (le < len && pos < len) return new ParseError(line + 1, 'unexpected data after # EOF');
+          break;
+        }
+        if (res !== null) {
+          out.typeLines++;
+          if (gapMeta === null) gapMeta = [];
+          gapMeta.push(res);
+        }
+        pos = le + 1;
+        continue;
+      }
+
+      // A sample line whose series text was not predicted: find it in the map or parse its labels.
+      i = pos;
+      const ne = scanMetricName(body, i, len);
+      if (ne === i) return new ParseError(line, `expected a metric name, got ${quoteSnippet(body, i, len)}`);
+      let ke = ne;
+      let lb = ne;
+      if (!om) lb = skipWs(body, ne, len);
+      if (body.charCodeAt(lb) === LBRACE) {
+        ke = scanLabelBlock(body, lb, len);
+        if (ke < 0) return new ParseError(line, `unterminated label set in ${quoteSnippet(body, i, len)}`);
+      }
+      const key = body.substring(i, ke);
+      const hit = cache.map.get(key);
+      if (hit !== undefined) e = hit;
+      else {
+        const raw: string[] = ['__name__', own(body.substring(i, ne))];
+        if (ke !== ne) {
+          const err = parseLabelBlock(body, lb, ke, raw, !om, own);
+          if (err !== null) return new ParseError(line, err);
+        }
+        e = cache.add(own(key), raw);
+        out.newEntries.push(e);
+      }
+      const sc = body.charCodeAt(ke);
+      if (sc !== SP && sc !== TAB) {
+        if (ke >= len || sc === NL)
+          return new ParseError(line, `expected a value after ${quoteSnippet(body, i, ke)}`);
+        return new ParseError(
+          line,
+          `unexpected ${quoteSnippet(body, ke, ke + 1)} after the series ${quoteSnippet(body, i, ke)}`,
+        );
+      }
+      const pre = body.substring(gapStart, ke);
+      if (prefix[e] !== pre) prefix[e] = own(pre);
+      prefixLines[e] = line - 1 - gapLine;
+      prefixMeta[e] = gapMeta;
+      i = skipWs(body, ke, len);
+    }
+
+    // Value, optional timestamp, optional exemplar (OpenMetrics), end of line.
+    const ve = tokenEnd(body, i, len);
+    if (ve === i) return new ParseError(line, `expected a value after ${quoteSnippet(body, pos, i)}`);
+    const v = parseFloatSpan(body, i, ve);
+    if (!floatOk) return new ParseError(line, `invalid value ${quoteSnippet(body, i, ve)}`);
+    i = skipWs(body, ve, len);
+    let t = Number.NaN;
+    let c = i < len ? body.charCodeAt(i) : NL;
+    if (c !== NL && c !== HASH) {
+      const te = tokenEnd(body, i, len);
+      if (om) {
+        const ts = parseFloatSpan(body, i, te);
+        if (!floatOk || !Number.isFinite(ts)) {
+          return new ParseError(line, `invalid timestamp ${quoteSnippet(body, i, te)}`);
+        }
+        t = Math.trunc(ts * 1000);
+      } else {
+        t = parseIntSpan(body, i, te);
+        if (!intOk) return new ParseError(line, `invalid timestamp ${quoteSnippet(body, i, te)}`);
+      }
+      i = skipWs(body, te, len);
+      c = i < len ? body.charCodeAt(i) : NL;
+    }
+    if (c === HASH) {
+      if (!om)
+        return new ParseError(line, `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} after the value`);
+      const r = skipExemplar(body, i, len);
+      if (typeof r === 'string') return new ParseError(line, r);
+      i = r;
+      c = i < len ? body.charCodeAt(i) : NL;
+    }
+    if (c !== NL) {
+      return new ParseError(
+        line,
+        `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} at the end of the line`,
+      );
+    }
+    pos = i + 1;
+    gapStart = pos;
+    gapLine = line;
+    gapMeta = null;
+
+    if (n === cap) {
+      out.grow();
+      cap = out.v.length;
+    }
+    out.v[n] = v;
+    out.t[n] = t;
+    out.entry[n] = e;
+    out.line[n] = line;
+    n++;
+    lastIter[e] = iter;
+    if (prev >= 0) succ[prev] = e;
+    else cache.first = e;
+    guess = succ[e];
+    prev = e;
+  }
+  out.count = n;
+  if (prev >= 0) succ[prev] = -1;
+  if (om && !sawEof) return new ParseError(line, 'data does not end with # EOF');
+  return null;
+}
+
+const EOF = 1;
+
+function keepSlice(s: string): string {
+  return s;
+}
+
+/** How the current parse keeps strings cut from the body (see parseBody). */
+let ownStrings: (s: string) => string = detach;
+
+let lastMetaName = '';
+let lastMeta: MetricMetadata | null = null;
+let lastMetaCache: SeriesCache | null = null;
+
+function metaFor(cache: SeriesCache, name: string, iter: number): MetricMetadata {
+  // HELP and TYPE of one family come together: skip the second map lookup.
+  if (lastMeta !== null && lastMetaCache === cache && name === lastMetaName) {
+    lastMeta.lastIter = iter;
+    return lastMeta;
+  }
+  let m = cache.metadata.get(name);
+  if (m === undefined) {
+    m = { type: 'unknown', help: '', unit: '', lastIter: iter };
+    cache.metadata.set(ownStrings(name), m);
+  }
+  m.lastIter = iter;
+  lastMeta = m;
+  lastMetaName = name;
+  lastMetaCache = cache;
+  return m;
+}
+
+/** `# HELP`, `# TYPE` or any other comment in text 0.0.4. Returns the family touched, null, or an error. */
+function textComment(
+  body: string,
+  s: number,
+  e: number,
+  cache: SeriesCache,
+  iter: number,
+): MetricMetadata | null | string {
+  let i = skipWs(body, s + 1, e);
+  const we = tokenEnd(body, i, e);
+  const word = body.substring(i, we);
+  if (word !== 'HELP' && word !== 'TYPE') return null;
+  i = skipWs(body, we, e);
+  const ne = scanMetricName(body, i, e);
+  if (
+    ne === i ||
+    (ne < e && body.charCodeAt(ne) !== SP && body.charCodeAt(ne) !== TAB && body.charCodeAt(ne) !== CR)
+  ) {
+    return `invalid metric name in ${word} line ${quoteSnippet(body, s, e)}`;
+  }
+  const name = body.substring(i, ne);
+  i = skipWs(body, ne, e);
+  let end = e;
+  if (end > i && body.charCodeAt(end - 1) === CR) end--;
+  if (word === 'TYPE') {
+    const type = TEXT_TYPES[body.substring(i, end).trimEnd()];
+    if (type === undefined) return `invalid metric type ${quoteSnippet(body, i, end)}`;
+    const m = metaFor(cache, name, iter);
+    m.type = type;
+    return m;
+  }
+  const m = metaFor(cache, name, iter);
+  m.help = ownStrings(unescapeHelp(body.substring(i, end), false));
+  return m;
+}
+
+/** `# HELP`, `# TYPE`, `# UNIT` or `# EOF` in OpenMetrics; any other comment is an error there. */
+function omComment(
+  body: string,
+  s: number,
+  e: number,
+  cache: SeriesCache,
+  iter: number,
+): MetricMetadata | typeof EOF | string {
+  if (e - s === 5 && body.startsWith('# EOF', s)) return EOF;
+  if (body.charCodeAt(s + 1) !== SP) return `invalid comment ${quoteSnippet(body, s, e)}`;
+  const word = body.substring(s + 2, s + 6);
+  if ((word !== 'HELP' && word !== 'TYPE' && word !== 'UNIT') || body.charCodeAt(s + 6) !== SP) {
+    return `invalid comment ${quoteSnippet(body, s, e)} (OpenMetrics allows only HELP, TYPE, UNIT and EOF)`;
+  }
+  const i = s + 7;
+  const ne = scanMetricName(body, i, e);
+  if (ne === i || (ne < e && body.charCodeAt(ne) !== SP))
+    return `invalid metric name in ${word} line ${quoteSnippet(body, s, e)}`;
+  const name = body.substring(i, ne);
+  const text = ne < e ? body.substring(ne + 1, e) : '';
+  if (word === 'TYPE') {
+    if (!OM_TYPES.has(text)) return `invalid metric type ${JSON.stringify(text)}`;
+    const m = metaFor(cache, name, iter);
+    m.type = text;
+    return m;
+  }
+  if (word === 'UNIT') {
+    if (text !== '' && !name.endsWith(text))
+      return `unit ${JSON.stringify(text)} is not a suffix of the metric ${JSON.stringify(name)}`;
+    const m = metaFor(cache, name, iter);
+    m.unit = ownStrings(text);
+    return m;
+  }
+  const m = metaFor(cache, name, iter);
+  m.help = ownStrings(unescapeHelp(text, true));
+  return m;
+}
+
+/** Checks and skips an OpenMetrics exemplar `# {labels} value [timestamp]`; returns the index after it. */
+function skipExemplar(body: string, i: number, len: number): number | string {
+  if (body.charCodeAt(i + 1) !== SP || body.charCodeAt(i + 2) !== LBRACE)
+    return 'invalid exemplar: expected "# {"';
+  const lb = i + 2;
+  const le = scanLabelBlock(body, lb, len);
+  if (le < 0) return 'invalid exemplar: unterminated label set';
+  const scratch: string[] = [];
+  const err = parseLabelBlock(body, lb, le, scratch, false);
+  if (err !== null) return `invalid exemplar: ${err}`;
+  let runes = 0;
+  for (let k = 0; k < scratch.length; k++) runes += scratch[k].length;
+  if (runes > 128) return 'invalid exemplar: label set longer than 128 characters';
+  if (body.charCodeAt(le) !== SP) return 'invalid exemplar: expected a value';
+  let j = le + 1;
+  const ve = tokenEnd(body, j, len);
+  parseFloatSpan(body, j, ve);
+  if (ve === j || !floatOk) return `invalid exemplar value ${quoteSnippet(body, j, ve)}`;
+  j = ve;
+  if (body.charCodeAt(j) === SP) {
+    const te = tokenEnd(body, j + 1, len);
+    const ts = parseFloatSpan(body, j + 1, te);
+    if (te === j + 1 || !floatOk || !Number.isFinite(ts))
+      return `invalid exemplar timestamp ${quoteSnippet(body, j + 1, te)}`;
+    j = te;
+  }
+  return j;
+}

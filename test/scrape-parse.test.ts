@@ -1,0 +1,255 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ParsedSamples, ParseError } from '../src/scrape/exposition.js';
+import { GO_NAN, parseFloatSpan } from '../src/scrape/lexer.js';
+import { parseOpenMetrics } from '../src/scrape/parse-openmetrics.js';
+import { parseText } from '../src/scrape/parse-text.js';
+import { SeriesCache } from '../src/scrape/series-cache.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = join(resolve(repo, '../shared'), 'fixtures', 'exposition');
+const haveFixtures = existsSync(fixtures);
+if (!haveFixtures) console.log(`skipping exposition fixture tests: ${fixtures} is absent`);
+
+function bits(v: number): bigint {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  return dv.getBigUint64(0);
+}
+
+interface Row {
+  labels: Record<string, string>;
+  v: number;
+  t: number;
+}
+
+function rows(out: ParsedSamples, cache: SeriesCache): Row[] {
+  const r: Row[] = [];
+  for (let i = 0; i < out.count; i++) {
+    const raw = cache.raw[out.entry[i]];
+    const labels: Record<string, string> = {};
+    for (let j = 0; j < raw.length; j += 2) labels[raw[j]] = raw[j + 1];
+    r.push({ labels, v: out.v[i], t: out.t[i] });
+  }
+  return r;
+}
+
+function parse(body: string, om = false) {
+  const cache = new SeriesCache();
+  const out = new ParsedSamples();
+  const err = om ? parseOpenMetrics(body, out, cache) : parseText(body, out, cache);
+  return { err, out, cache, rows: rows(out, cache) };
+}
+
+function countLines(body: string): { samples: number; types: number } {
+  let samples = 0;
+  let types = 0;
+  for (const l of body.split('\n')) {
+    if (l.startsWith('# TYPE ')) types++;
+    else if (l !== '' && !l.startsWith('#')) samples++;
+  }
+  return { samples, types };
+}
+
+describe.skipIf(!haveFixtures)('exposition fixtures', () => {
+  const cases: [string, boolean, number, number][] = [
+    ['prometheus-2.42-self.txt', false, 398, 159],
+    ['node-exporter-1.5.0.txt', false, 507, 283],
+    ['pushgateway-1.5.1-metrics.txt', false, 88, 47],
+    ['python-client-0.16-text-0.0.4.txt', false, 29, 14],
+    ['python-client-0.16-openmetrics.txt', true, 29, 9],
+  ];
+  for (const [file, om, samples, types] of cases) {
+    it(`parses ${file}: ${samples} samples, ${types} types, twice through the cache`, () => {
+      const body = readFileSync(join(fixtures, file), 'utf8');
+      const cache = new SeriesCache();
+      const out = new ParsedSamples();
+      const parseFn = om ? parseOpenMetrics : parseText;
+      expect(parseFn(body, out, cache)).toBeNull();
+      expect(out.count).toBe(samples);
+      expect(countLines(body).samples).toBe(samples);
+      const typed = [...cache.metadata.values()].filter((m) => m.type !== 'unknown' || om).length;
+      expect(typed).toBeLessThanOrEqual(types);
+      expect(cache.metadata.size).toBeGreaterThanOrEqual(types);
+      expect(out.newEntries.length).toBe(new Set(out.entry.subarray(0, out.count)).size);
+      const first = rows(out, cache);
+      const v1 = out.v.slice(0, out.count);
+      // A second parse of the same body: everything from the cache, the same samples.
+      expect(parseFn(body, out, cache)).toBeNull();
+      expect(out.newEntries.length).toBe(0);
+      expect(out.count).toBe(samples);
+      expect(rows(out, cache)).toEqual(first);
+      for (let i = 0; i < out.count; i++) expect(bits(out.v[i])).toBe(bits(v1[i]));
+      // A cold cache gives the same answer as a warm one.
+      const cold = parse(body, om);
+      expect(cold.rows).toEqual(first);
+    });
+  }
+
+  it('counts TYPE lines exactly', () => {
+    for (const [file, om, , types] of cases) {
+      const body = readFileSync(join(fixtures, file), 'utf8');
+      const { out } = parse(body, om);
+      expect(countLines(body).types).toBe(types);
+      const helpLines = body
+        .split('\n')
+        .filter((l) => l.startsWith('# HELP ') || l.startsWith('# UNIT ')).length;
+      expect(out.typeLines).toBe(types + helpLines);
+    }
+  });
+
+  it('unescapes label values and keeps metadata', () => {
+    const py = parse(readFileSync(join(fixtures, 'python-client-0.16-text-0.0.4.txt'), 'utf8'));
+    const room = py.rows.find(
+      (r) => r.labels.__name__ === 'fixture_room_temperature_celsius' && r.v === -3.5,
+    );
+    expect(room?.labels.room).toBe('lab "A"\\north\nwing');
+    expect(py.cache.metadata.get('fixture_legacy_value')?.type).toBe('unknown');
+    expect(py.cache.metadata.get('fixture_http_requests_total')).toMatchObject({
+      type: 'counter',
+      help: 'HTTP requests handled.',
+    });
+    const nan = py.rows.find((r) => r.labels.room === 'server room');
+    expect(bits(nan!.v)).toBe(bits(GO_NAN));
+    expect(py.rows.find((r) => r.labels.__name__ === 'fixture_inflight_requests')?.v).toBe(Infinity);
+
+    const pg = parse(readFileSync(join(fixtures, 'pushgateway-1.5.1-metrics.txt'), 'utf8'));
+    const backup = pg.rows.find((r) => r.labels.__name__ === 'fixture_backup_files');
+    expect(backup?.labels.env).toBe('staging/eu-west 1');
+    expect(backup?.labels.instance).toBe('');
+  });
+
+  it('reads the OpenMetrics specifics: _created, exemplars, units, stateset, info', () => {
+    const om = parse(readFileSync(join(fixtures, 'python-client-0.16-openmetrics.txt'), 'utf8'), true);
+    expect(om.err).toBeNull();
+    const names = om.rows.map((r) => r.labels.__name__);
+    expect(names.filter((n) => n.endsWith('_created'))).toHaveLength(4);
+    expect(names).toContain('fixture_build_info');
+    expect(om.rows.filter((r) => r.labels.fixture_task_state !== undefined)).toHaveLength(3);
+    const bucket = om.rows.find((r) => r.labels.le === '0.05');
+    expect(bucket?.v).toBe(4);
+    expect(om.rows.find((r) => r.labels.le === '1.0')?.labels.__name__).toBe(
+      'fixture_queue_wait_seconds_bucket',
+    );
+    expect(om.cache.metadata.get('fixture_room_temperature_celsius')).toMatchObject({
+      type: 'gauge',
+      unit: 'celsius',
+      help: 'Room temperature.',
+    });
+    expect(om.cache.metadata.get('fixture_task_state')?.type).toBe('stateset');
+    expect(om.cache.metadata.get('fixture_queue_wait_seconds')?.type).toBe('gaugehistogram');
+    expect(om.rows.find((r) => r.labels.__name__ === 'fixture_http_requests_created')?.v).toBe(
+      1700000000.125,
+    );
+    expect(om.rows.find((r) => r.labels.src === 'b')?.v).toBe(1.2345678901234567e19);
+    expect(om.rows.find((r) => r.labels.room?.startsWith('lab'))?.labels.room).toBe('lab "A"\\north\nwing');
+  });
+});
+
+describe('text format details', () => {
+  it('reads timestamps, special values, trailing commas and blanks', () => {
+    const { err, rows: r } = parse(
+      [
+        '# a free comment',
+        'a 1 1700000000123',
+        'b{x="1",} -Inf -5',
+        '  c { y = "2" , z="3" }  +Inf  ',
+        '',
+        'd NaN',
+        'e -0',
+        'f 1e400',
+        'g 0.1',
+        'h 123456789012345678',
+        'i{v="a\\tb"} 2',
+      ].join('\n'),
+    );
+    expect(err).toBeNull();
+    expect(r.map((x) => x.labels.__name__)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+    expect(r[0].t).toBe(1700000000123);
+    expect(Number.isNaN(r[1].t)).toBe(false);
+    expect(r[1]).toMatchObject({ v: -Infinity, t: -5, labels: { x: '1' } });
+    expect(r[2]).toMatchObject({ v: Infinity, labels: { y: '2', z: '3' } });
+    expect(Number.isNaN(r[2].t)).toBe(true);
+    expect(Object.is(r[4].v, -0)).toBe(true);
+    expect(r[5].v).toBe(Infinity);
+    expect(r[6].v).toBe(0.1);
+    expect(r[7].v).toBe(Number('123456789012345678'));
+    expect(r[8].labels.v).toBe('a\\tb');
+  });
+
+  it('parses floats exactly as Number() for decimal inputs', () => {
+    const rnd = (n: number) => Math.floor(Math.random() * n);
+    for (let k = 0; k < 20000; k++) {
+      const x = (Math.random() - 0.5) * 10 ** (rnd(40) - 20);
+      const forms = [String(x), x.toExponential(rnd(17)), x.toFixed(rnd(12)), x.toPrecision(1 + rnd(20))];
+      for (const s of forms) expect(parseFloatSpan(s, 0, s.length)).toBe(Number(s));
+    }
+  });
+
+  it('does not confuse a cached key with a longer series text', () => {
+    const cache = new SeriesCache();
+    const out = new ParsedSamples();
+    expect(parseText('foo 1\nbar 2\n', out, cache)).toBeNull();
+    expect(parseText('foo {a="b"} 3\nfoo 4\nbar_x 5\nbar 6\n', out, cache)).toBeNull();
+    expect(rows(out, cache).map((r) => [r.labels, r.v])).toEqual([
+      [{ __name__: 'foo', a: 'b' }, 3],
+      [{ __name__: 'foo' }, 4],
+      [{ __name__: 'bar_x' }, 5],
+      [{ __name__: 'bar' }, 6],
+    ]);
+    expect(out.newEntries).toHaveLength(2);
+  });
+});
+
+describe('malformed input', () => {
+  const bad: [string, string, number, boolean][] = [
+    ['no value', 'a 1\nb\n', 2, false],
+    ['bad value', 'a 1\nb x1\n', 2, false],
+    ['bad timestamp', 'a 1 12x\n', 1, false],
+    ['float timestamp in text', 'a 1 1.5\n', 1, false],
+    ['unterminated labels', 'a 1\n\nb{x="1" 2\n', 3, false],
+    ['unterminated quote', 'b{x="1} 2\n', 1, false],
+    ['bad label name', 'b{1x="1"} 2\n', 1, false],
+    ['missing equals', 'b{x"1"} 2\n', 1, false],
+    ['missing comma', 'b{x="1" y="2"} 2\n', 1, false],
+    ['bad metric name', '1abc 2\n', 1, false],
+    ['garbage after value', 'a 1 2 3\n', 1, false],
+    ['bad type', '# TYPE a blah\na 1\n', 1, false],
+    ['bad type name', '# TYPE 9a gauge\n', 1, false],
+    ['exemplar in text', 'a 1 # {x="y"} 1\n', 1, false],
+    ['binary junk', 'a 1\n\u0000\u0001\u0002\n', 2, false],
+    ['om without EOF', 'a 1\n', 1, true],
+    ['om data after EOF', 'a 1\n# EOF\nb 2\n', 3, true],
+    ['om blank line', 'a 1\n\nb 2\n# EOF\n', 2, true],
+    ['om free comment', '# hello\na 1\n# EOF\n', 1, true],
+    ['om bad exemplar', 'a_total 1 # {x=y} 1\n# EOF\n', 1, true],
+    ['om exemplar without value', 'a_total 1 # {x="y"}\n# EOF\n', 1, true],
+    ['om bad unit', '# UNIT a_seconds bytes\n# EOF\n', 1, true],
+    ['om bad timestamp', 'a 1 NaN\n# EOF\n', 1, true],
+  ];
+  for (const [what, body, line, om] of bad) {
+    it(`${what}: an error naming line ${line}`, () => {
+      const { err } = parse(body, om);
+      expect(err).toBeInstanceOf(ParseError);
+      expect(err).toBeInstanceOf(Error);
+      expect(err!.line).toBe(line);
+      expect(err!.message).toMatch(new RegExp(`^line ${line}: `));
+    });
+  }
+
+  it('survives random garbage without throwing or hanging', () => {
+    const alphabet = 'ab_{}="\\, \n#0123.eE+-NaInf\t\r:';
+    const cache = new SeriesCache();
+    const out = new ParsedSamples();
+    for (let k = 0; k < 3000; k++) {
+      let s = '';
+      const n = Math.floor(Math.random() * 80);
+      for (let j = 0; j < n; j++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+      const e1 = parseText(s, out, cache);
+      const e2 = parseOpenMetrics(s, out, cache);
+      for (const e of [e1, e2]) if (e !== null) expect(e).toBeInstanceOf(ParseError);
+    }
+  });
+});
