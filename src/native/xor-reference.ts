@@ -93,16 +93,19 @@ export function xorDecodeReferenceInto(
   }
   if (count === 1) return out;
 
-  const d0 = uvarint();
-  let tDelta = Number(BigInt.asIntN(64, d0));
-  tBig = BigInt.asIntN(64, tBig + d0);
+  // Timestamps are kept as numbers while they and their deltas stay within 2^53 (always, for real
+  // data); past that the arithmetic switches to exact int64 BigInts, as the Go code wraps.
+  let dBig = BigInt.asIntN(64, uvarint());
+  tBig = BigInt.asIntN(64, tBig + dBig);
+  let tDelta = Number(dBig);
   ts = Number(tBig);
+  let big = !Number.isSafeInteger(tDelta) || !Number.isSafeInteger(ts);
   let leading = 0;
   let trailing = 0;
-  // Timestamps are kept as numbers; the rare 64-bit delta-of-delta goes through BigInt.
   for (let i = 1; i < count; i++) {
     if (i > 1) {
       let dod = 0;
+      let dodBig = 0n;
       // The prefix: 0, 10, 110, 1110 or 1111 (at most 4 bits).
       let prefix = 0;
       while (prefix < 4 && read(1) === 1) prefix++;
@@ -119,11 +122,35 @@ export function xorDecodeReferenceInto(
         } else {
           const hi = read(32);
           const lo = read(32);
-          dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+          dodBig = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+          dod = Number(dodBig);
+          if (!big && !Number.isSafeInteger(dod)) {
+            big = true;
+            dBig = BigInt(tDelta);
+            tBig = BigInt(ts);
+          }
         }
       }
-      tDelta += dod;
-      ts += tDelta;
+      if (!big) {
+        const nd = tDelta + dod;
+        const nt = ts + nd;
+        if (Number.isSafeInteger(nd) && Number.isSafeInteger(nt)) {
+          tDelta = nd;
+          ts = nt;
+        } else {
+          big = true;
+          dBig = BigInt(tDelta);
+          tBig = BigInt(ts);
+          dodBig = BigInt(dod);
+        }
+      } else if (dodBig === 0n && dod !== 0) {
+        dodBig = BigInt(dod);
+      }
+      if (big) {
+        dBig = BigInt.asIntN(64, dBig + dodBig);
+        tBig = BigInt.asIntN(64, tBig + dBig);
+        ts = Number(tBig);
+      }
     }
     if (read(1) === 1) {
       let mbits: number;
