@@ -1,0 +1,365 @@
+/**
+ * The storage engine on the main thread: N shard workers (plain worker_threads, one per shard) and the
+ * coordinator that routes appends by label hash and fans reads out to every shard at once.
+ *
+ * Lifecycle: open() checks promshard.json, starts the shards and waits until each has replayed its WAL;
+ * close() lets each shard finish its queue, flush and fsync its WAL, then stop. A shard that dies fails
+ * the engine loudly: every pending and later call rejects with the reason, nothing carries on silently.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ShardCounters, type ShardFigures } from '../shared/counters.js';
+import { type Appendable, type AppendOutcome, type AppendRequest, emptyOutcome } from '../shared/ingest.js';
+import { compareLabels, compareStrings, type Labels } from '../shared/labels.js';
+import { compileMatchers, hasNonEmptyMatcher, type Matcher } from '../shared/matchers.js';
+import { packageRoot } from '../shared/package-root.js';
+import {
+  type AppendReply,
+  type MatcherSets,
+  type SelectReply,
+  type ShardInit,
+  type ShardRequest,
+  type ShardResponse,
+  type ShardStartup,
+  unflattenLabels,
+} from '../shared/protocol.js';
+import type { Queryable, SeriesData } from '../shared/storage.js';
+import { Router } from './router.js';
+import { checkStorageDir } from './storage-dir.js';
+
+export interface EngineLogger {
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface EngineOptions {
+  /** Shard count (--storage.tsdb.shards); default os.availableParallelism(). */
+  shards?: number;
+  /** Block range: aligns chunk cuts and sets the appendable window (default 2h). */
+  chunkRangeMs?: number;
+  /** Samples further ahead of the wall clock are refused (default 10 min). */
+  futureGraceMs?: number;
+  /** WAL segment size (default 128 MiB; tests use smaller). */
+  segmentSize?: number;
+  logger?: EngineLogger;
+  /** Called once when a shard dies (the server should stop). */
+  onFailure?: (err: Error) => void;
+}
+
+export interface ShardReplay {
+  records: number;
+  series: number;
+  samples: number;
+  ms: number;
+  damage: unknown;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+interface ShardHandle {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+  exited: boolean;
+}
+
+const CODE_NAMES = [
+  '',
+  '',
+  'out of order sample',
+  'duplicate sample for timestamp',
+  'out of bounds',
+  'too far in the future',
+  'invalid sample',
+] as const;
+
+/** Throws a clear error for a selector Prometheus would refuse. */
+function checkSelector(ms: readonly Matcher[]): void {
+  let compiled: ReturnType<typeof compileMatchers>;
+  try {
+    compiled = compileMatchers(ms);
+  } catch (err) {
+    throw new Error(`invalid regular expression in matcher: ${(err as Error).message}`);
+  }
+  if (!hasNonEmptyMatcher(compiled)) {
+    throw new Error(
+      'vector selector must contain at least one non-empty matcher (one that does not match "")',
+    );
+  }
+}
+
+export class StorageEngine implements Appendable, Queryable {
+  private failure: Error | null = null;
+  private closing = false;
+  private nextId = 1;
+  private readonly router: Router;
+
+  private constructor(
+    readonly dir: string,
+    readonly shardCount: number,
+    readonly counters: ShardCounters,
+    private readonly shards: ShardHandle[],
+    readonly replay: ShardReplay[],
+    readonly futureGraceMs: number,
+    private readonly logger: EngineLogger,
+    private readonly onFailure?: (err: Error) => void,
+  ) {
+    this.router = new Router(shardCount);
+  }
+
+  static async open(dir: string, opts: EngineOptions = {}): Promise<StorageEngine> {
+    const n = opts.shards ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new RangeError(`shard count must be an integer in [1, 1024], got ${n}`);
+    checkStorageDir(dir, n);
+    const logger = opts.logger ?? { warn: (m) => console.warn(m), error: (m) => console.error(m) };
+    const counters = ShardCounters.create(n);
+    const workerPath = join(packageRoot(), 'dist', 'workers', 'shard.js');
+    const futureGraceMs = opts.futureGraceMs ?? 10 * 60 * 1000;
+    const handles: ShardHandle[] = [];
+    const startups: Promise<ShardReplay>[] = [];
+    for (let i = 0; i < n; i++) {
+      const init: ShardInit = {
+        shard: i,
+        shards: n,
+        dataDir: dir,
+        counters: counters.buffer,
+        chunkRangeMs: opts.chunkRangeMs ?? 2 * 60 * 60 * 1000,
+        futureGraceMs,
+        segmentSize: opts.segmentSize ?? 128 * 1024 * 1024,
+      };
+      const worker = new Worker(workerPath, { workerData: init });
+      const h: ShardHandle = { index: i, worker, pending: new Map(), exited: false };
+      handles.push(h);
+      startups.push(
+        new Promise<ShardReplay>((resolve, reject) => {
+          const onExit = (code: number) =>
+            reject(new Error(`shard ${i} exited with code ${code} while starting`));
+          const onError = (err: Error) =>
+            reject(new Error(`shard ${i} failed while starting: ${err.message}`));
+          worker.once('exit', onExit);
+          worker.once('error', onError);
+          worker.once('message', (m: ShardStartup) => {
+            worker.off('exit', onExit);
+            worker.off('error', onError);
+            if (m.op === 'ready') resolve(m.replay);
+            else reject(new Error(m.error));
+          });
+        }),
+      );
+    }
+    let replay: ShardReplay[];
+    try {
+      replay = await Promise.all(startups);
+    } catch (err) {
+      await Promise.all(handles.map((h) => h.worker.terminate()));
+      throw err;
+    }
+    const engine = new StorageEngine(
+      dir,
+      n,
+      counters,
+      handles,
+      replay,
+      futureGraceMs,
+      logger,
+      opts.onFailure,
+    );
+    for (const h of handles) engine.wire(h);
+    return engine;
+  }
+
+  /** The error that stopped the engine, or null while it is healthy. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Live per-shard figures, read from shared memory. */
+  figures(): ShardFigures[] {
+    const out: ShardFigures[] = [];
+    for (let i = 0; i < this.shardCount; i++) out.push(this.counters.read(i));
+    return out;
+  }
+
+  private wire(h: ShardHandle): void {
+    h.worker.on('message', (m: ShardResponse) => {
+      const p = h.pending.get(m.id);
+      if (p === undefined) return;
+      h.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(m.error));
+    });
+    h.worker.on('error', (err) => this.fail(h, `uncaught error: ${err.stack ?? err.message}`));
+    h.worker.on('exit', (code) => {
+      h.exited = true;
+      if (!this.closing) this.fail(h, `exited with code ${code}`);
+    });
+  }
+
+  private fail(h: ShardHandle, why: string): void {
+    if (this.failure === null) {
+      this.failure = new Error(
+        `promshard storage: shard ${h.index} died (${why}); the storage engine is stopped and every call fails ` +
+          'until the process restarts (acknowledged samples are in the WAL and will be replayed)',
+      );
+      this.logger.error(this.failure.message);
+      for (const other of this.shards) if (other !== h && !other.exited) void other.worker.terminate();
+      this.onFailure?.(this.failure);
+    }
+    for (const s of this.shards) {
+      for (const p of s.pending.values()) p.reject(this.failure);
+      s.pending.clear();
+    }
+  }
+
+  private request<T>(shard: number, msg: ShardRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const h = this.shards[shard];
+    return new Promise<T>((resolve, reject) => {
+      h.pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      h.worker.postMessage(msg, transfer);
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.closing) throw new Error('promshard storage: the engine is closed');
+  }
+
+  async append(req: AppendRequest): Promise<AppendOutcome> {
+    this.checkOpen();
+    const routed = this.router.route(req);
+    const out = emptyOutcome();
+    out.invalidSeries = routed.invalidSeries;
+    out.errors.push(...routed.errors);
+    const waits: Promise<AppendReply>[] = [];
+    for (let s = 0; s < routed.batches.length; s++) {
+      const batch = routed.batches[s];
+      if (batch === null) continue;
+      this.counters.add(s, 'queuedBatches', 1);
+      waits.push(this.request<AppendReply>(s, { op: 'append', id: this.nextId++, batch }, [batch]));
+    }
+    const counts = new Float64Array(7);
+    for (const r of await Promise.all(waits)) for (let c = 0; c < 7; c++) counts[c] += r.counts[c];
+    out.appended = counts[0];
+    out.duplicatesIgnored = counts[1];
+    out.outOfOrder = counts[2];
+    out.duplicateTimestamp = counts[3];
+    out.outOfBounds = counts[4];
+    out.tooFarInFuture = counts[5];
+    for (let c = 2; c < 7; c++) {
+      if (counts[c] === 0) continue;
+      out.errors.push(
+        c === 5
+          ? `${counts[c]} samples refused: too far in the future (more than ${this.futureGraceMs / 1000}s ahead of the wall clock)`
+          : `${counts[c]} samples refused: ${CODE_NAMES[c]}`,
+      );
+    }
+    return out;
+  }
+
+  async select(matchers: readonly Matcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    this.checkOpen();
+    checkSelector(matchers);
+    const plain = matchers.map((m) => ({ type: m.type, name: m.name, value: m.value }));
+    const replies = await Promise.all(
+      this.shards.map((h) =>
+        this.request<SelectReply>(h.index, { op: 'select', id: this.nextId++, matchers: plain, mint, maxt }),
+      ),
+    );
+    const out: SeriesData[] = [];
+    for (const r of replies) {
+      let off = 0;
+      for (let k = 0; k < r.counts.length; k++) {
+        const n = r.counts[k];
+        out.push({
+          labels: unflattenLabels(r.flat, r.labelStart, k),
+          t: r.t.subarray(off, off + n),
+          v: r.v.subarray(off, off + n),
+        });
+        off += n;
+      }
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  private plainSets(matcherSets: MatcherSets, required: boolean): Matcher[][] {
+    if (required && matcherSets.length === 0) throw new Error('no match[] parameter provided');
+    for (const ms of matcherSets) checkSelector(ms);
+    return matcherSets.map((ms) => ms.map((m) => ({ type: m.type, name: m.name, value: m.value })));
+  }
+
+  async series(matcherSets: MatcherSets, mint: number, maxt: number): Promise<Labels[]> {
+    this.checkOpen();
+    const sets = this.plainSets(matcherSets, true);
+    const replies = await Promise.all(
+      this.shards.map((h) =>
+        this.request<Labels[]>(h.index, { op: 'series', id: this.nextId++, matcherSets: sets, mint, maxt }),
+      ),
+    );
+    return replies.flat().sort(compareLabels);
+  }
+
+  async labelNames(matcherSets: MatcherSets, mint: number, maxt: number): Promise<string[]> {
+    this.checkOpen();
+    const sets = this.plainSets(matcherSets, false);
+    const replies = await Promise.all(
+      this.shards.map((h) =>
+        this.request<string[]>(h.index, {
+          op: 'labelNames',
+          id: this.nextId++,
+          matcherSets: sets,
+          mint,
+          maxt,
+        }),
+      ),
+    );
+    return [...new Set(replies.flat())].sort(compareStrings);
+  }
+
+  async labelValues(name: string, matcherSets: MatcherSets, mint: number, maxt: number): Promise<string[]> {
+    this.checkOpen();
+    const sets = this.plainSets(matcherSets, false);
+    const replies = await Promise.all(
+      this.shards.map((h) =>
+        this.request<string[]>(h.index, {
+          op: 'labelValues',
+          id: this.nextId++,
+          name,
+          matcherSets: sets,
+          mint,
+          maxt,
+        }),
+      ),
+    );
+    return [...new Set(replies.flat())].sort(compareStrings);
+  }
+
+  /** Drains every shard's queue, flushes and fsyncs the WALs, stops the workers. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    if (this.failure !== null) {
+      this.closing = true;
+      await Promise.all(this.shards.map((h) => (h.exited ? undefined : h.worker.terminate())));
+      return;
+    }
+    // Requests already posted are answered before 'close' (a worker handles messages in order).
+    const closes = this.shards.map((h) => this.request<null>(h.index, { op: 'close', id: this.nextId++ }));
+    this.closing = true;
+    await Promise.all(closes);
+    await Promise.all(
+      this.shards.map((h) =>
+        h.exited ? undefined : new Promise<void>((resolve) => h.worker.once('exit', () => resolve())),
+      ),
+    );
+  }
+}
+
+/** Opens the storage engine on a data directory (see StorageEngine.open). */
+export function openStorage(dir: string, opts: EngineOptions = {}): Promise<StorageEngine> {
+  return StorageEngine.open(dir, opts);
+}

@@ -1,0 +1,150 @@
+/**
+ * Turns an AppendRequest into one binary batch per shard: validates and canonicalises each series'
+ * labels, encodes them, hashes the bytes and routes by hash mod N. A bad series is refused here with a
+ * clear reason and never reaches a shard; the rest of the request goes on.
+ */
+import type { AppendRequest } from '../shared/ingest.js';
+import { BatchBuilder } from '../shared/protocol.js';
+import { hash64, putString, shardOf, utf8Length } from '../shared/protocol-labels.js';
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const MAX_ERRORS = 10;
+const MAX_TS = 9007199254740991;
+
+export interface RoutedRequest {
+  /** Per shard its batch, or null when the request has no series for it. */
+  batches: (ArrayBuffer | null)[];
+  invalidSeries: number;
+  /** Samples of the refused series. */
+  invalidSamples: number;
+  errors: string[];
+}
+
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+export class Router {
+  private readonly builders: BatchBuilder[];
+  private scratch = new Uint8Array(4096);
+  private readonly hash = new Uint32Array(2);
+  private readonly order: number[] = [];
+
+  constructor(readonly shards: number) {
+    this.builders = Array.from({ length: shards }, () => new BatchBuilder());
+  }
+
+  /** Throws a TypeError when the request's shape is broken (a caller bug, not bad data). */
+  route(req: AppendRequest): RoutedRequest {
+    const n = req.series.length;
+    const ss = req.sampleStart;
+    if (!(ss instanceof Uint32Array) || ss.length !== n + 1 || ss[0] !== 0 || ss[n] !== req.t.length) {
+      throw new TypeError(
+        'append: sampleStart must be a Uint32Array of series.length + 1 offsets ending at t.length',
+      );
+    }
+    if (req.v.length !== req.t.length) throw new TypeError('append: t and v must have the same length');
+    const out: RoutedRequest = { batches: [], invalidSeries: 0, invalidSamples: 0, errors: [] };
+    const refuse = (i: number, why: string) => {
+      out.invalidSeries++;
+      out.invalidSamples += ss[i + 1] - ss[i];
+      if (out.errors.length < MAX_ERRORS) out.errors.push(`series ${i}: ${why}`);
+    };
+    for (let i = 0; i < n; i++) {
+      const from = ss[i];
+      const to = ss[i + 1];
+      if (to < from) throw new TypeError(`append: sampleStart decreases at series ${i}`);
+      const flat = req.series[i];
+      const why = this.encode(flat);
+      if (why !== null) {
+        refuse(i, why);
+        continue;
+      }
+      let badT = -1;
+      for (let k = from; k < to; k++) {
+        const t = req.t[k];
+        if (!(t >= -MAX_TS && t <= MAX_TS) || Math.floor(t) !== t) {
+          badT = k;
+          break;
+        }
+      }
+      if (badT >= 0) {
+        refuse(i, `invalid timestamp ${req.t[badT]} (must be an integer number of milliseconds)`);
+        continue;
+      }
+      if (to === from) continue;
+      const len = this.encodedLength;
+      hash64(this.scratch, 0, len, this.hash, 0);
+      const shard = shardOf(this.hash[0], this.hash[1], this.shards);
+      this.builders[shard].add(
+        this.hash[0],
+        this.hash[1],
+        this.scratch.subarray(0, len),
+        from,
+        to,
+        req.t,
+        req.v,
+      );
+    }
+    for (const b of this.builders) out.batches.push(b.nSeries > 0 ? b.finish() : null);
+    return out;
+  }
+
+  private encodedLength = 0;
+
+  /** Validates and encodes flat labels into scratch (canonical order, empty values dropped); returns an error or null. */
+  private encode(flat: readonly string[]): string | null {
+    if (!Array.isArray(flat) || flat.length % 2 !== 0) return 'labels must be name/value pairs';
+    const pairs = flat.length / 2;
+    let sorted = true;
+    let size = 0;
+    let kept = 0;
+    for (let p = 0; p < pairs; p++) {
+      const name = flat[2 * p];
+      const value = flat[2 * p + 1];
+      if (typeof name !== 'string' || typeof value !== 'string')
+        return 'label names and values must be strings';
+      if (name === '') return 'empty label name';
+      if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}`;
+      if (hasLoneSurrogate(value)) return `invalid UTF-8 in the value of label ${name}`;
+      if (p > 0 && !(flat[2 * p - 2] < name)) sorted = false;
+      if (value !== '') {
+        kept++;
+        size += name.length + utf8Length(value) + 10;
+      }
+    }
+    this.order.length = 0;
+    for (let p = 0; p < pairs; p++) this.order.push(p);
+    if (!sorted) {
+      // Label names are ASCII, so UTF-16 order is byte order.
+      this.order.sort((a, b) => (flat[2 * a] < flat[2 * b] ? -1 : flat[2 * a] > flat[2 * b] ? 1 : 0));
+      for (let k = 1; k < pairs; k++) {
+        if (flat[2 * this.order[k]] === flat[2 * this.order[k - 1]])
+          return `duplicate label name ${flat[2 * this.order[k]]}`;
+      }
+    }
+    if (kept === 0) return 'series has no labels';
+    if (size > this.scratch.length) this.scratch = new Uint8Array(size * 2);
+    let at = 0;
+    for (const p of this.order) {
+      const value = flat[2 * p + 1];
+      if (value === '') continue;
+      at = putString(this.scratch, at, flat[2 * p]);
+      at = putString(this.scratch, at, value);
+    }
+    this.encodedLength = at;
+    return null;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * A shard worker: wires src/tsdb's ShardStorage to the shard protocol (shared/protocol.ts). It owns the
+ * shard's head and WAL; every request is answered, a bad one with an error, and the shard keeps working.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ShardCounters } from '../src/shared/counters.js';
+import type { Matcher } from '../src/shared/matchers.js';
+import {
+  flattenLabels,
+  type SelectReply,
+  type ShardInit,
+  type ShardRequest,
+  type ShardResponse,
+  type ShardStartup,
+  viewBatch,
+} from '../src/shared/protocol.js';
+import { CODE_COUNT } from '../src/tsdb/head.js';
+import { ShardStorage, shardWalDir } from '../src/tsdb/shard-storage.js';
+import { listSegments } from '../src/tsdb/wal.js';
+
+const init = workerData as ShardInit;
+const port = parentPort;
+if (port === null) throw new Error('workers/shard.ts must run as a worker thread');
+const counters = new ShardCounters(init.counters, init.shards);
+const me = init.shard;
+const walDir = shardWalDir(init.dataDir, me);
+
+const CODE_FIELDS = [
+  'samplesAppended',
+  'duplicatesIgnored',
+  'outOfOrder',
+  'duplicateTimestamp',
+  'outOfBounds',
+  'tooFarInFuture',
+  'invalidSamples',
+] as const;
+
+let storage: ShardStorage;
+try {
+  storage = ShardStorage.open(walDir, {
+    chunkRangeMs: init.chunkRangeMs,
+    futureGraceMs: init.futureGraceMs,
+    segmentSize: init.segmentSize,
+    logger: { warn: (m) => console.warn(`promshard shard ${me}: ${m}`) },
+  });
+} catch (err) {
+  const msg: ShardStartup = {
+    op: 'fatal',
+    error: `shard ${me}: cannot open ${walDir}: ${(err as Error).message}`,
+  };
+  port.postMessage(msg);
+  process.exit(1);
+}
+counters.set(me, 'series', storage.head.seriesCount);
+counters.set(me, 'replayedSamples', storage.replay.samples);
+counters.set(me, 'replayMillis', storage.replay.ms);
+counters.set(me, 'walBytes', storage.replay.bytes);
+updateHeadFigures();
+const ready: ShardStartup = { op: 'ready', replay: storage.replay };
+port.postMessage(ready);
+
+function updateHeadFigures(): void {
+  const s = storage.head.chunks.stats();
+  counters.set(me, 'chunks', s.chunks);
+  counters.set(me, 'headChunkBytes', s.bytes);
+  counters.set(me, 'walSegments', listSegments(walDir).length);
+}
+
+let batchesSinceFigures = 0;
+
+function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] } {
+  switch (req.op) {
+    case 'append': {
+      const started = performance.now();
+      const r = storage.append(viewBatch(req.batch));
+      counters.set(me, 'series', storage.head.seriesCount);
+      for (let c = 0; c < CODE_COUNT; c++) counters.add(me, CODE_FIELDS[c], r.counts[c]);
+      counters.add(me, 'walBytes', r.walBytes);
+      counters.add(me, 'batches', 1);
+      counters.observeLatency(me, performance.now() - started);
+      // stats() walks nothing (kept incrementally) but listing segments does; do it now and then.
+      if (++batchesSinceFigures >= 16) {
+        batchesSinceFigures = 0;
+        updateHeadFigures();
+      }
+      return {
+        result: { counts: r.counts, walBytes: r.walBytes },
+        transfer: [r.counts.buffer as ArrayBuffer],
+      };
+    }
+    case 'select': {
+      const sel = storage.head.select(req.matchers as Matcher[], req.mint, req.maxt);
+      const labels = [];
+      for (let k = 0; k < sel.refs.length; k++) labels.push(storage.head.registry.labels(sel.refs[k]));
+      const { flat, labelStart } = flattenLabels(labels);
+      const reply: SelectReply = { flat, labelStart, counts: sel.counts, t: sel.t, v: sel.v };
+      return { result: reply, transfer: uniqueBuffers([labelStart, sel.counts, sel.t, sel.v]) };
+    }
+    case 'series':
+      return { result: storage.head.series(req.matcherSets, req.mint, req.maxt), transfer: [] };
+    case 'labelNames':
+      return { result: storage.head.labelNames(req.matcherSets, req.mint, req.maxt), transfer: [] };
+    case 'labelValues':
+      return {
+        result: storage.head.labelValues(req.name, req.matcherSets, req.mint, req.maxt),
+        transfer: [],
+      };
+    case 'close':
+      storage.close();
+      updateHeadFigures();
+      return { result: null, transfer: [] };
+    default:
+      throw new Error(`unknown request ${(req as { op: string }).op}`);
+  }
+}
+
+/** Buffers to transfer, each once (select views may share one buffer). */
+function uniqueBuffers(arrays: ArrayBufferView[]): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>();
+  for (const a of arrays) if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) set.add(a.buffer);
+  return [...set];
+}
+
+port.on('message', (req: ShardRequest) => {
+  if (req.op === 'append') counters.add(me, 'queuedBatches', -1);
+  let msg: ShardResponse;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const h = handle(req);
+    msg = { id: req.id, ok: true, result: h.result };
+    transfer = h.transfer;
+  } catch (err) {
+    msg = { id: req.id, ok: false, error: `shard ${me}: ${(err as Error).message}` };
+  }
+  port.postMessage(msg, transfer);
+  if (req.op === 'close') port.close();
+});
