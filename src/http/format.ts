@@ -45,6 +45,26 @@ export function formatValueF(v: number): string {
   return neg ? `-${out}` : out;
 }
 
+/**
+ * Go's `strconv.FormatFloat(v, 'g', -1, 64)` as the text exposition format writes values (federation):
+ * exponent form when the decimal exponent is below -4 or at least 6 (`1e+06`, `5.5578624e+07`).
+ */
+export function formatValueG(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const ex = v.toExponential();
+  const e = ex.indexOf('e');
+  const exp = Number(ex.slice(e + 1));
+  if (exp < -4 || exp >= 6) {
+    const sign = exp < 0 ? '-' : '+';
+    const a = Math.abs(exp);
+    return `${ex.slice(0, e)}e${sign}${a < 10 ? '0' : ''}${a}`;
+  }
+  return String(v);
+}
+
 /** A millisecond time as Go's encoding/json writes the float64 `t/1000` (scalar and string results). */
 export function jsonSeconds(ms: number): string {
   const s = ms / 1000;

@@ -1,0 +1,415 @@
+import type { FastifyInstance } from 'fastify';
+import snappy from 'snappy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
+import { federateRoutes } from '../src/http/federate.js';
+import { formatValueG } from '../src/http/format.js';
+import { ProtoReader, ProtoWriter } from '../src/remote/protobuf.js';
+import { decodeReadRequest, remoteReadRoutes } from '../src/remote/read-handler.js';
+import { decodeWriteRequest } from '../src/remote/write-decode.js';
+import { encodeWriteRequest } from '../src/remote/write-encode.js';
+import { remoteWriteRoutes } from '../src/remote/write-handler.js';
+import { labelsFromObject } from '../src/shared/labels.js';
+import { isStaleNaN, STALE_NAN } from '../src/shared/storage.js';
+import { FakeEngine, FakeStorage } from './support/http-fakes.js';
+
+const NOW = 1_700_000_000_000;
+
+function lbl(o: Record<string, string>) {
+  return labelsFromObject(o);
+}
+
+/** `v` entries equal to the string 'stale' become stale markers (a plain array would lose their bits). */
+function write(series: { labels: Record<string, string>; t: number[]; v: (number | 'stale')[] }[]): Buffer {
+  const cols = series.map((s) => {
+    const v = new Float64Array(s.v.length);
+    s.v.forEach((x, i) => {
+      v[i] = x === 'stale' ? STALE_NAN : x;
+    });
+    return { labels: lbl(s.labels), t: Float64Array.from(s.t), v };
+  });
+  return snappy.compressSync(Buffer.from(encodeWriteRequest(cols)));
+}
+
+/** Raw protobuf of one series whose labels are given as raw byte pairs (for invalid names and UTF-8). */
+function rawSeries(labels: [Uint8Array | string, Uint8Array | string][], t: number[], v: number[]): Buffer {
+  const w = new ProtoWriter();
+  const ts = w.begin(1);
+  for (const [n, val] of labels) {
+    const lm = w.begin(1);
+    w.bytes(1, typeof n === 'string' ? Buffer.from(n) : n);
+    w.bytes(2, typeof val === 'string' ? Buffer.from(val) : val);
+    w.end(lm);
+  }
+  for (let i = 0; i < t.length; i++) {
+    const sm = w.begin(2);
+    w.double(1, v[i]);
+    w.int64(2, t[i]);
+    w.end(sm);
+  }
+  w.end(ts);
+  return Buffer.from(w.finish());
+}
+
+describe('WriteRequest decoding', () => {
+  it('decodes a hand-written WriteRequest byte for byte', () => {
+    // timeseries { labels { name: "__name__" value: "up" } samples { value: 1.5 timestamp: 1000 } }
+    const label = [0x0a, 8, ...Buffer.from('__name__'), 0x12, 2, ...Buffer.from('up')];
+    const value = Buffer.alloc(8);
+    value.writeDoubleLE(1.5);
+    const sample = [0x09, ...value, 0x10, 0xe8, 0x07];
+    const ts = [0x0a, label.length, ...label, 0x12, sample.length, ...sample];
+    const req = Buffer.from([0x0a, ts.length, ...ts]);
+    const d = decodeWriteRequest(req);
+    expect(d.request.series).toEqual([['__name__', 'up']]);
+    expect([...d.request.sampleStart]).toEqual([0, 1]);
+    expect([...d.request.t]).toEqual([1000]);
+    expect([...d.request.v]).toEqual([1.5]);
+    expect(d.refusedSeries).toBe(0);
+  });
+
+  it('round-trips columns with stale markers, negative times and many series', () => {
+    const series = Array.from({ length: 50 }, (_, i) => ({
+      labels: lbl({ __name__: 'm', i: String(i), job: 'j' }),
+      t: Float64Array.from({ length: i % 7 }, (_, k) => -5000 + k * 15_000),
+      v: Float64Array.from({ length: i % 7 }, (_, k) => (k === 3 ? STALE_NAN : k * 0.1 - i)),
+    }));
+    const d = decodeWriteRequest(encodeWriteRequest(series));
+    const nonEmpty = series.filter((s) => s.t.length > 0);
+    expect(d.request.series.length).toBe(nonEmpty.length);
+    let k = 0;
+    nonEmpty.forEach((s, i) => {
+      expect(d.request.series[i]).toEqual(s.labels.flatMap((l) => [l.name, l.value]));
+      for (let j = 0; j < s.t.length; j++, k++) {
+        expect(d.request.t[k]).toBe(s.t[j]);
+        if (j === 3) expect(isStaleNaN(d.request.v[k])).toBe(true);
+        else expect(d.request.v[k]).toBe(s.v[j]);
+      }
+    });
+    expect(d.request.sampleStart[d.request.series.length]).toBe(k);
+  });
+
+  it('refuses bad series and keeps the good ones', () => {
+    const body = Buffer.concat([
+      rawSeries([['__name__', 'ok']], [1], [1]),
+      rawSeries([], [1], [1]),
+      rawSeries([['job', '']], [1], [1]),
+      rawSeries(
+        [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+        [1],
+        [1],
+      ),
+      rawSeries([['', 'x']], [1], [1]),
+      rawSeries([['a-b', 'x']], [1], [1]),
+      rawSeries([['a', Uint8Array.of(0xff, 0xfe)]], [1], [1]),
+      rawSeries([[Uint8Array.of(0xc3, 0x28), 'x']], [1], [1]),
+      rawSeries([['__name__', 'ok2']], [2, 3], [1, 2]),
+    ]);
+    const d = decodeWriteRequest(body);
+    expect(d.request.series).toEqual([
+      ['__name__', 'ok'],
+      ['__name__', 'ok2'],
+    ]);
+    expect([...d.request.t]).toEqual([1, 2, 3]);
+    expect(d.refusedSeries).toBe(7);
+    expect(d.refusedSamples).toBe(7);
+    expect(d.errors).toEqual([
+      'series has no labels',
+      'series has no labels',
+      'duplicate label name "a"',
+      'empty label name',
+      'invalid label name: "a-b"',
+    ]);
+  });
+
+  it('limits labels per series', () => {
+    const labels = Array.from({ length: 12 }, (_, i) => [`l${i}`, 'v'] as [string, string]);
+    const d = decodeWriteRequest(rawSeries(labels, [1], [1]), { maxLabelsPerSeries: 10 });
+    expect(d.errors).toEqual(['series has 12 labels, more than the limit of 10']);
+  });
+
+  it.each([
+    ['truncated', Buffer.from([0x0a, 0x05, 0x0a])],
+    ['bad wire type', Buffer.from([0x0f, 0x01])],
+    ['zero tag', Buffer.from([0x00])],
+    [
+      'overlong varint',
+      Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    ],
+    ['sample with short double', Buffer.from([0x0a, 0x04, 0x12, 0x02, 0x09, 0x01])],
+  ])('throws a ProtoError for %s', (_name, buf) => {
+    expect(() => decodeWriteRequest(buf)).toThrow(/EOF|illegal|overflow/);
+  });
+});
+
+describe('remote write, remote read and federation over HTTP', () => {
+  let storage: FakeStorage;
+  let app: FastifyInstance;
+  let off: FastifyInstance;
+  let base: string;
+  let offBase: string;
+
+  beforeAll(async () => {
+    storage = new FakeStorage();
+    const ext = () => lbl({ cluster: 'c1' });
+    app = buildApp({
+      queryable: storage,
+      engine: new FakeEngine(storage),
+      appendable: storage,
+      now: () => NOW,
+      routes: [
+        remoteWriteRoutes({ enabled: true, maxBodyBytes: 1 << 20, limits: { maxLabelsPerSeries: 30 } }),
+        remoteReadRoutes({ externalLabels: ext }),
+        federateRoutes({ externalLabels: ext }),
+      ],
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    off = buildApp({
+      queryable: storage,
+      engine: new FakeEngine(storage),
+      routes: [remoteWriteRoutes({ enabled: false })],
+    });
+    await off.listen({ host: '127.0.0.1', port: 0 });
+    offBase = `http://127.0.0.1:${(off.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await off?.close();
+  });
+
+  async function post(
+    body: Uint8Array | string,
+    headers: Record<string, string> = {},
+    url = '/api/v1/write',
+  ) {
+    const res = await fetch(base + url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', ...headers },
+      body,
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
+  it('stores a request and answers 204', async () => {
+    const r = await post(
+      write([
+        { labels: { __name__: 'rw_test', job: 'a' }, t: [NOW - 30_000, NOW - 15_000], v: [1, 2] },
+        { labels: { __name__: 'rw_test', job: 'b' }, t: [NOW - 15_000], v: ['stale'] },
+      ]),
+    );
+    expect(r).toEqual({ status: 204, text: '' });
+    const q = (await (await fetch(`${base}/api/v1/query?query=rw_test`)).json()) as {
+      data: { result: unknown };
+    };
+    expect(q.data.result).toEqual([{ metric: { __name__: 'rw_test', job: 'a' }, value: [NOW / 1000, '2'] }]);
+    const all = await storage.select([{ type: '=', name: 'job', value: 'b' }], 0, NOW);
+    expect(isStaleNaN(all[0].v[0])).toBe(true);
+  });
+
+  it('accepts what 2.42 accepts: empty requests, no samples, no __name__, unsorted labels, no headers', async () => {
+    expect((await post(snappy.compressSync(Buffer.alloc(0)))).status).toBe(204);
+    expect((await post(snappy.compressSync(rawSeries([['__name__', 'nosamples']], [], [])))).status).toBe(
+      204,
+    );
+    expect((await post(write([{ labels: { job: 'noname' }, t: [NOW], v: [1] }]))).status).toBe(204);
+    const unsorted = snappy.compressSync(
+      rawSeries(
+        [
+          ['z', '1'],
+          ['__name__', 'unsorted'],
+          ['a', '2'],
+        ],
+        [NOW],
+        [5],
+      ),
+    );
+    const res = await fetch(`${base}/api/v1/write`, { method: 'POST', body: unsorted });
+    expect(res.status).toBe(204);
+    const s = await storage.series([[{ type: '=', name: '__name__', value: 'unsorted' }]], 0, NOW);
+    expect(s).toEqual([lbl({ __name__: 'unsorted', a: '2', z: '1' })]);
+  });
+
+  it('answers 400 for refused samples and still stores the valid ones', async () => {
+    await post(write([{ labels: { __name__: 'ooo', job: 'x' }, t: [NOW], v: [1] }]));
+    const r = await post(
+      write([
+        { labels: { __name__: 'ooo', job: 'x' }, t: [NOW - 60_000], v: [9] },
+        { labels: { __name__: 'ooo', job: 'y' }, t: [NOW - 60_000, NOW], v: [1, 2] },
+      ]),
+    );
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('out of order sample (1 samples refused, 2 appended)\n');
+    const y = await storage.select([{ type: '=', name: 'job', value: 'y' }], 0, NOW);
+    expect([...y[0].v]).toEqual([1, 2]);
+    const dup = await post(write([{ labels: { __name__: 'ooo', job: 'x' }, t: [NOW], v: [7] }]));
+    expect(dup).toEqual({
+      status: 400,
+      text: 'duplicate sample for timestamp (1 samples refused, 0 appended)\n',
+    });
+    expect((await post(write([{ labels: { __name__: 'ooo', job: 'x' }, t: [NOW], v: [1] }]))).status).toBe(
+      204,
+    );
+  });
+
+  it('answers 400 for bad labels (2.42 answers 500) while storing the rest', async () => {
+    const body = Buffer.concat([
+      rawSeries([], [NOW], [1]),
+      rawSeries(
+        [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+        [NOW],
+        [1],
+      ),
+      rawSeries([['a-b', '1']], [NOW], [1]),
+      rawSeries([['a', Uint8Array.of(0xff)]], [NOW], [1]),
+      rawSeries([['__name__', 'good_one']], [NOW], [1]),
+    ]);
+    const r = await post(snappy.compressSync(body));
+    expect(r).toEqual({ status: 400, text: 'series has no labels (4 samples refused, 1 appended)\n' });
+    expect(await storage.series([[{ type: '=', name: '__name__', value: 'good_one' }]], 0, NOW)).toHaveLength(
+      1,
+    );
+  });
+
+  it('answers malformed bodies with 400 and Prometheus texts', async () => {
+    expect(await post(Buffer.alloc(0))).toEqual({ status: 400, text: 'snappy: corrupt input\n' });
+    expect(await post('hello, this is not snappy')).toEqual({ status: 400, text: 'snappy: corrupt input\n' });
+    expect(await post(snappy.compressSync(Buffer.from([0x0a, 0x05, 0x0a])))).toEqual({
+      status: 400,
+      text: 'proto: WriteRequest: unexpected EOF\n',
+    });
+    const huge = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0]);
+    expect((await post(huge)).text).toMatch(/^snappy: decoded block is too large/);
+    expect((await post(Buffer.alloc(2 << 20, 1))).status).toBe(413);
+    const labels = Array.from({ length: 31 }, (_, i) => [`l${i}`, 'v'] as [string, string]);
+    expect((await post(snappy.compressSync(rawSeries(labels, [NOW], [1])))).text).toMatch(
+      /more than the limit of 30/,
+    );
+  });
+
+  it('answers 405 on GET, 404 when disabled, 500 when storage fails', async () => {
+    expect((await fetch(`${base}/api/v1/write`)).status).toBe(405);
+    const off404 = await fetch(`${offBase}/api/v1/write`, { method: 'POST', body: write([]) });
+    expect(off404.status).toBe(404);
+    storage.failAppends = 1;
+    const r = await post(write([{ labels: { __name__: 'fails' }, t: [NOW], v: [1] }]));
+    expect(r.status).toBe(500);
+    expect((await post(write([{ labels: { __name__: 'fails' }, t: [NOW], v: [1] }]))).status).toBe(204);
+  });
+
+  it('serves remote read (sampled) with external labels', async () => {
+    const w = new ProtoWriter();
+    const q = w.begin(1);
+    w.int64(1, NOW - 60_000);
+    w.int64(2, NOW);
+    const m = w.begin(3);
+    w.int64(1, 0);
+    w.string(2, '__name__');
+    w.string(3, 'rw_test');
+    w.end(m);
+    const m2 = w.begin(3);
+    w.int64(1, 0);
+    w.string(2, 'cluster');
+    w.string(3, 'c1');
+    w.end(m2);
+    w.end(q);
+    const q2 = w.begin(1);
+    w.int64(2, NOW);
+    const m3 = w.begin(3);
+    w.int64(1, 0);
+    w.string(2, 'cluster');
+    w.string(3, 'other');
+    w.end(m3);
+    w.end(q2);
+    const reqBuf = Buffer.from(w.finish());
+    expect(decodeReadRequest(reqBuf).queries).toHaveLength(2);
+    const res = await fetch(`${base}/api/v1/read`, { method: 'POST', body: snappy.compressSync(reqBuf) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-encoding')).toBe('snappy');
+    const raw = snappy.uncompressSync(Buffer.from(await res.arrayBuffer()), { asBuffer: true }) as Buffer;
+    // ReadResponse.results[i].timeseries has the WriteRequest.timeseries layout: decode it with that decoder.
+    const r = new ProtoReader(raw);
+    const results: Buffer[] = [];
+    while (!r.done) {
+      r.key();
+      const end = r.lenEnd();
+      results.push(raw.subarray(r.pos, end));
+      r.pos = end;
+    }
+    expect(results).toHaveLength(2);
+    const d = decodeWriteRequest(results[0]);
+    expect(d.request.series).toEqual([
+      ['__name__', 'rw_test', 'cluster', 'c1', 'job', 'a'],
+      ['__name__', 'rw_test', 'cluster', 'c1', 'job', 'b'],
+    ]);
+    expect([...d.request.t]).toEqual([NOW - 30_000, NOW - 15_000, NOW - 15_000]);
+    expect(isStaleNaN(d.request.v[2])).toBe(true);
+    expect(results[1].length).toBe(0);
+    const bad = await fetch(`${base}/api/v1/read`, { method: 'POST', body: 'junk' });
+    expect([bad.status, await bad.text()]).toEqual([400, 'snappy: corrupt input\n']);
+  });
+
+  it('federates the latest sample per series in text format 0.0.4', async () => {
+    await post(
+      write([
+        {
+          labels: { __name__: 'fed_b', instance: 'i1' },
+          t: [NOW - 20_000, NOW - 10_000],
+          v: [1, 5.5578624e7],
+        },
+        {
+          labels: { __name__: 'fed_a', path: 'q"x\\y\nz' },
+          t: [NOW - 10_000],
+          v: [Number.POSITIVE_INFINITY],
+        },
+        { labels: { __name__: 'fed_a', cluster: 'mine' }, t: [NOW - 10_000], v: [0.25] },
+        { labels: { __name__: 'fed_old' }, t: [NOW - 600_000], v: [1] },
+        { labels: { __name__: 'fed_stale' }, t: [NOW - 10_000], v: ['stale'] },
+      ]),
+    );
+    const res = await fetch(`${base}/federate?match[]=${encodeURIComponent('{__name__=~"fed_.*"}')}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await res.text()).toBe(
+      [
+        '# TYPE fed_a untyped',
+        `fed_a{cluster="mine"} 0.25 ${NOW - 10_000}`,
+        `fed_a{cluster="c1",path="q\\"x\\\\y\\nz"} +Inf ${NOW - 10_000}`,
+        '# TYPE fed_b untyped',
+        `fed_b{cluster="c1",instance="i1"} 5.5578624e+07 ${NOW - 10_000}`,
+        '',
+      ].join('\n'),
+    );
+    expect(await (await fetch(`${base}/federate`)).text()).toBe('');
+    const bad = await fetch(`${base}/federate?match[]=${encodeURIComponent('{')}`);
+    expect([bad.status, await bad.text()]).toEqual([
+      400,
+      '1:2: parse error: unexpected end of input inside braces\n',
+    ]);
+  });
+
+  it('formats federation values as Go %g', () => {
+    expect(
+      [1e6, 999999, 20000, 0.23, 1e-5, 0.0001, 1.8446744073709552e19, -0, Number.NaN, 1795537357869].map(
+        formatValueG,
+      ),
+    ).toEqual([
+      '1e+06',
+      '999999',
+      '20000',
+      '0.23',
+      '1e-05',
+      '0.0001',
+      '1.8446744073709552e+19',
+      '-0',
+      'NaN',
+      '1.795537357869e+12',
+    ]);
+  });
+});
