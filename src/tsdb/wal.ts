@@ -91,6 +91,11 @@ export class WalWriter {
     return this.segment;
   }
 
+  /** Where the next record will start: segment number and byte offset in it. */
+  position(): { segment: number; offset: number } {
+    return { segment: this.segment, offset: this.offset };
+  }
+
   /** Writes records in one write() (two when a segment fills up). Returns the bytes written. */
   log(records: readonly Uint8Array[]): number {
     if (this.closed) throw new Error('WAL is closed');
