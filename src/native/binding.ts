@@ -149,8 +149,13 @@ export interface NativeAddon {
   HeadChunks: HeadChunksConstructor;
 }
 
+/**
+ * Loads build/Release/promshard.node, or the file named by PROMSHARD_NATIVE_ADDON (used to run the test
+ * suites against the ASan/UBSan build in build-asan/; see native/README.md).
+ */
 function load(): NativeAddon {
-  const path = join(packageRoot(), 'build', 'Release', 'promshard.node');
+  const path =
+    process.env.PROMSHARD_NATIVE_ADDON || join(packageRoot(), 'build', 'Release', 'promshard.node');
   const require = createRequire(import.meta.url);
   try {
     return require(path) as NativeAddon;
