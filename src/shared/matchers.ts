@@ -1,4 +1,5 @@
 import type { Labels } from './labels.js';
+import { re2ToJs } from './re2.js';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -46,7 +47,7 @@ export class CompiledMatcher implements Matcher {
  * Prometheus compiles matchers with `(?s:...)`. Throws a SyntaxError for an invalid pattern.
  */
 export function compileAnchored(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`, 's');
+  return new RegExp(`^(?:${re2ToJs(pattern)})$`, 's');
 }
 
 export function compileMatchers(ms: readonly Matcher[]): CompiledMatcher[] {
