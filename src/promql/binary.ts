@@ -62,8 +62,9 @@ function elem(op: BinaryOp, l: number, r: number): number {
   }
 }
 
+/** 2.42's shouldDropMetricName: arithmetic drops the name, but atan2 keeps it. */
 function dropsName(op: BinaryOp): boolean {
-  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^' || op === 'atan2';
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
 }
 
 export function scalarScalar(op: BinaryOp, a: Float64Array, b: Float64Array): Float64Array {
@@ -264,11 +265,11 @@ function setOperation(
   const out: StepSeries[] = [];
   if (op === 'and' || op === 'unless') {
     const rightBySig = new Map<string, number[]>();
-    rsig.forEach((sig, j) => {
-      const l = rightBySig.get(sig);
-      if (l === undefined) rightBySig.set(sig, [j]);
+    for (let j = 0; j < rsig.length; j++) {
+      const l = rightBySig.get(rsig[j]);
+      if (l === undefined) rightBySig.set(rsig[j], [j]);
       else l.push(j);
-    });
+    }
     for (let i = 0; i < lhs.length; i++) {
       const s = lhs[i];
       const cands = rightBySig.get(lsig[i]) ?? [];
@@ -295,11 +296,11 @@ function setOperation(
   }
   // or: all of lhs, plus rhs series whose signature is absent from lhs at that step.
   const leftBySig = new Map<string, number[]>();
-  lsig.forEach((sig, i) => {
-    const l = leftBySig.get(sig);
-    if (l === undefined) leftBySig.set(sig, [i]);
+  for (let i = 0; i < lsig.length; i++) {
+    const l = leftBySig.get(lsig[i]);
+    if (l === undefined) leftBySig.set(lsig[i], [i]);
     else l.push(i);
-  });
+  }
   for (const s of lhs) if (s.has.includes(1)) out.push(s);
   for (let j = 0; j < rhs.length; j++) {
     const s = rhs[j];

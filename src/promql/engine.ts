@@ -483,7 +483,7 @@ class Evaluation {
         const i = j - 1;
         if (st[i] < te - lookback) continue;
         const x = sv[i];
-        if (x !== x && isStaleNaN(x)) continue;
+        if (Number.isNaN(x) && isStaleNaN(x)) continue;
         o.has[k] = 1;
         o.v[k] = timestamps ? st[i] / 1000 : x;
         any = true;

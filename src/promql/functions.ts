@@ -1,6 +1,7 @@
 /** Functions over instant vectors and scalars (promql/functions.go of Prometheus 2.42). */
 import type { Labels } from '../shared/labels.js';
 import { getLabel, labelsKey } from '../shared/labels.js';
+import { re2ToJs } from '../shared/re2.js';
 import { QueryError } from './api.js';
 import type { StepSeries } from './value.js';
 import {
@@ -109,7 +110,7 @@ const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Go regexp syntax to JS: named groups `(?P<name>` become `(?<name>`. */
 export function goRegex(src: string): RegExp {
-  return new RegExp(`^(?:${src.replace(/\(\?P</g, '(?<')})$`, 'u');
+  return new RegExp(`^(?:${re2ToJs(src)})$`, 'u');
 }
 
 /** Go's Regexp.ExpandString for `$1`, `${1}`, `$name`, `${name}`, `$$`. */

@@ -96,7 +96,7 @@ const HOLT_STANDIN = 'count_values';
 
 function substituteHoltWinters(q: string): { text: string; spots: Set<number> } {
   const spots = new Set<number>();
-  if (!q.includes(HOLT_WINTERS)) return { text: q, spots };
+  if (!q.includes(HOLT_WINTERS) && !q.includes('.')) return { text: q, spots };
   let out = '';
   let i = 0;
   let quote = '';
@@ -116,6 +116,19 @@ function substituteHoltWinters(q: string): { text: string; spots: Set<number> } 
     if (c === '"' || c === "'" || c === '`') {
       quote = c;
       out += c;
+      i++;
+      continue;
+    }
+    // `2.` and `1./6.`: Prometheus reads a number with a trailing dot, the grammar does not; the dot
+    // becomes a space, which keeps every position.
+    if (
+      c === '.' &&
+      i > 0 &&
+      /[0-9]/.test(q[i - 1]) &&
+      !/[0-9eE]/.test(q[i + 1] ?? '') &&
+      /(^|[^A-Za-z0-9_:.])[0-9]+$/.test(q.slice(Math.max(0, i - 64), i))
+    ) {
+      out += ' ';
       i++;
       continue;
     }
@@ -579,8 +592,16 @@ class Converter {
 
   /** The selector an offset or @ applies to, or null. */
   private modifierTarget(e: Expr): VectorSelector | SubqueryExpr | null {
-    if (e.kind === 'vectorSelector' || e.kind === 'subquery') return e;
-    if (e.kind === 'matrixSelector') return e.vs;
+    // The grammar attaches `offset`/`@` to a whole unparenthesised unary or binary expression
+    // (`-x @ 1`, `a + b offset 1m`); in Prometheus they bind to the selector just before them.
+    let x = e;
+    for (;;) {
+      if (x.kind === 'binary') x = x.rhs;
+      else if (x.kind === 'unary') x = x.expr;
+      else break;
+    }
+    if (x.kind === 'vectorSelector' || x.kind === 'subquery') return x;
+    if (x.kind === 'matrixSelector') return x.vs;
     return null;
   }
 
