@@ -28,6 +28,7 @@ export interface RawChunk {
 export class ChunkReader {
   private readonly maps: ArrayBuffer[] = [];
   private readonly segs: Uint8Array[] = [];
+  private readonly verified: Uint8Array[] = [];
 
   constructor(readonly dir: string) {
     let names: string[];
@@ -53,6 +54,7 @@ export class ChunkReader {
         const v = d.u8();
         if (v !== CHUNKS_VERSION) throw new DecodeError(`chunks/${names[i]}: unsupported version ${v}`);
         this.segs.push(b);
+        this.verified.push(new Uint8Array((b.length >>> 6) + 1));
       }
     } catch (err) {
       this.close();
@@ -70,8 +72,18 @@ export class ChunkReader {
     return n;
   }
 
-  /** Resolves a reference to its chunk, checking bounds and the CRC. The data is a zero-copy view. */
-  chunk(ref: number): RawChunk {
+  /** After locate(): the chunk's segment buffer, data range [dataStart, dataEnd) in it, and encoding. */
+  seg: Uint8Array = new Uint8Array(0);
+  dataStart = 0;
+  dataEnd = 0;
+  encoding = 0;
+
+  /**
+   * Resolves a reference without allocating: bounds-checks it, verifies the chunk's CRC the first time
+   * this reader sees it (a bit per possible chunk start remembers it), and sets seg/dataStart/dataEnd/
+   * encoding. Returns the segment sequence.
+   */
+  locate(ref: number): number {
     const seq = Math.floor(ref / TWO32);
     const off = ref - seq * TWO32;
     if (seq >= this.segs.length) {
@@ -83,27 +95,51 @@ export class ChunkReader {
         `chunk ref ${ref}: offset ${off} outside chunks/${segmentName(seq)} (${b.length} bytes)`,
       );
     }
-    const d = new Decbuf(b, off, b.length, `chunks/${segmentName(seq)}`);
-    const len = d.uvarint();
-    const encStart = d.pos;
-    if (encStart + 1 + len + 4 > b.length) {
+    // uvarint length, bounds-checked inline (the hot path of every query).
+    let p = off;
+    let len = 0;
+    let mul = 1;
+    for (let i = 0; ; i++) {
+      if (p >= b.length || i === 5)
+        throw new DecodeError(`chunk ref ${ref}: bad length in chunks/${segmentName(seq)}`);
+      const x = b[p++];
+      len += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      mul *= 128;
+    }
+    const encAt = p;
+    const end = encAt + 1 + len;
+    if (end + 4 > b.length) {
       throw new DecodeError(
         `chunk ref ${ref}: length ${len} runs past the end of chunks/${segmentName(seq)}`,
       );
     }
-    const encoding = b[encStart];
-    const data = b.subarray(encStart + 1, encStart + 1 + len);
-    const p = encStart + 1 + len;
-    const want = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    const got = ops.crc32c(b.subarray(encStart, p));
-    if (got !== want)
-      throw new DecodeError(`chunk ref ${ref}: CRC32C mismatch in chunks/${segmentName(seq)}`);
-    return { encoding, data };
+    const bits = this.verified[seq];
+    const bit = off >>> 3; // chunk records are >= 9 bytes apart, so no two share a bit
+    if ((bits[bit >>> 3] & (1 << (bit & 7))) === 0) {
+      const want = ((b[end] << 24) | (b[end + 1] << 16) | (b[end + 2] << 8) | b[end + 3]) >>> 0;
+      if (ops.crc32c(b.subarray(encAt, end)) !== want) {
+        throw new DecodeError(`chunk ref ${ref}: CRC32C mismatch in chunks/${segmentName(seq)}`);
+      }
+      bits[bit >>> 3] |= 1 << (bit & 7);
+    }
+    this.seg = b;
+    this.encoding = b[encAt];
+    this.dataStart = encAt + 1;
+    this.dataEnd = end;
+    return seq;
+  }
+
+  /** Resolves a reference to its chunk, checking bounds and the CRC. The data is a zero-copy view. */
+  chunk(ref: number): RawChunk {
+    this.locate(ref);
+    return { encoding: this.encoding, data: this.seg.subarray(this.dataStart, this.dataEnd) };
   }
 
   close(): void {
     for (const m of this.maps) ops.munmap(m);
     this.maps.length = 0;
     this.segs.length = 0;
+    this.verified.length = 0;
   }
 }

@@ -34,6 +34,7 @@ export class BlockReader {
   tombstones: Tombstones;
   private readonly indexMap: ArrayBuffer;
   private readonly scratch = new ChunkMetas();
+  private ranges = new Uint32Array(1024);
   private closed = false;
 
   private constructor(
@@ -154,41 +155,77 @@ export class BlockReader {
       if (mint > maxt || maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
       const refs = this.postingsFor(compileMatchers(matchers));
       const cm = this.scratch;
+      const cr = this.chunks;
       const labelsOf: Labels[] = [];
-      const chunkData: Uint8Array[] = [];
       const seriesChunkEnd: number[] = [];
       const deleted: (readonly Interval[] | undefined)[] = [];
+      // Chunk ranges to decode, in output order; runs of chunks in the same segment go to the addon
+      // in one xorDecodeMany call.
+      let ranges = this.ranges;
+      const segOf: number[] = [];
+      const segBuf: Uint8Array[] = [];
+      let nChunks = 0;
       let total = 0;
       for (let i = 0; i < refs.length; i++) {
         const ref = refs[i];
         const labels = this.index.series(ref, cm);
         const del = this.tombstones.get(ref);
-        const before = chunkData.length;
+        const before = nChunks;
         for (let c = 0; c < cm.n; c++) {
           if (cm.maxt[c] < mint || cm.mint[c] > maxt) continue;
           if (del && covered(del, cm.mint[c], cm.maxt[c])) continue;
-          const raw = this.chunks.chunk(cm.ref[c]);
-          if (raw.encoding !== ENCODING_XOR) continue; // native histograms are not served yet
-          if (raw.data.length < 2) throw new DecodeError(`chunk ref ${cm.ref[c]}: shorter than its header`);
-          total += (raw.data[0] << 8) | raw.data[1];
-          chunkData.push(raw.data);
+          const seq = cr.locate(cm.ref[c]);
+          if (cr.encoding !== ENCODING_XOR) continue; // native histograms are not served yet
+          if (cr.dataEnd - cr.dataStart < 2)
+            throw new DecodeError(`chunk ref ${cm.ref[c]}: shorter than its header`);
+          if (2 * nChunks + 2 > ranges.length) {
+            const r2 = new Uint32Array(ranges.length * 2);
+            r2.set(ranges);
+            ranges = r2;
+            this.ranges = r2;
+          }
+          ranges[2 * nChunks] = cr.dataStart;
+          ranges[2 * nChunks + 1] = cr.dataEnd;
+          segOf.push(seq);
+          if (segBuf[seq] === undefined) segBuf[seq] = cr.seg;
+          total += (cr.seg[cr.dataStart] << 8) | cr.seg[cr.dataStart + 1];
+          nChunks++;
         }
-        if (chunkData.length === before) continue;
+        if (nChunks === before) continue;
         labelsOf.push(labels);
-        seriesChunkEnd.push(chunkData.length);
+        seriesChunkEnd.push(nChunks);
         deleted.push(del);
       }
       const T = new Float64Array(total);
       const V = new Float64Array(total);
-      const out: SeriesData[] = [];
+      const counts = new Uint32Array(nChunks);
       let at = 0;
+      for (let c = 0; c < nChunks; ) {
+        let e = c + 1;
+        while (e < nChunks && segOf[e] === segOf[c]) e++;
+        at += ops.xorDecodeMany(
+          segBuf[segOf[c]],
+          ranges.subarray(2 * c, 2 * e),
+          mint,
+          maxt,
+          T,
+          V,
+          at,
+          counts.subarray(c, e),
+        );
+        c = e;
+      }
+      const out: SeriesData[] = [];
+      let pos = 0;
       let c = 0;
       for (let s = 0; s < labelsOf.length; s++) {
-        const start = at;
-        for (; c < seriesChunkEnd[s]; c++) at += ops.xorDecodeInto(chunkData[c], mint, maxt, T, V, at);
+        const start = pos;
+        for (; c < seriesChunkEnd[s]; c++) pos += counts[c];
+        let end = pos;
         const del = deleted[s];
-        if (del) at = start + dropDeleted(T, V, start, at, del);
-        if (at > start) out.push({ labels: labelsOf[s], t: T.subarray(start, at), v: V.subarray(start, at) });
+        if (del) end = start + dropDeleted(T, V, start, pos, del);
+        if (end > start)
+          out.push({ labels: labelsOf[s], t: T.subarray(start, end), v: V.subarray(start, end) });
       }
       return out;
     });

@@ -1,0 +1,367 @@
+// Block benchmarks (issue 4): block write throughput, postings resolution and decode rate of a selector
+// over 100k series x 2h (one thread, and 2 shards in 2 worker threads), and disk bytes per sample on
+// realistic data against Prometheus 2.42 (promtool tsdb create-blocks-from openmetrics) on the same samples.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
+//   (or: node -e "import('./dist/bench/block.bench.js').then((m) => m.default(process.argv.slice(1)))" -- ...)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
+import type { Matcher } from '../src/shared/matchers.js';
+import { ops } from '../src/tsdb/block/native-ops.js';
+import { BlockReader } from '../src/tsdb/block/reader.js';
+import { type SeriesInput, writeBlock } from '../src/tsdb/block/writer.js';
+
+const T0 = 1_700_006_400_000; // on a 2h boundary
+const H2 = 7_200_000;
+const STEP = 15_000;
+
+/** A small deterministic PRNG (mulberry32) so runs are comparable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface GenSeries {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
+
+/**
+ * Realistic scrape data, 100 series per target at 15 s: 10 counters (integer increments), 30 gauges
+ * (large integer random walks, small-step floats, constants), 5 histograms x 12 series (10 cumulative
+ * buckets, _sum, _count). Scrape timestamps sit on the target's 15 s grid; 20% of them are a few ms late,
+ * as a real scraper's are. Yields one target's series at a time.
+ */
+function* generate(targets: number, seed = 1): Generator<GenSeries[]> {
+  const r = rng(seed);
+  const n = Math.floor(H2 / STEP);
+  for (let k = 0; k < targets; k++) {
+    const instance = `host-${String(k).padStart(5, '0')}:9100`;
+    const phase = Math.floor(r() * STEP);
+    const t = new Float64Array(n);
+    for (let i = 0; i < n; i++) t[i] = T0 + phase + i * STEP + (r() < 0.2 ? 1 + Math.floor(r() * 4) : 0);
+    const out: GenSeries[] = [];
+    const add = (obj: Record<string, string>, v: Float64Array) =>
+      out.push({ labels: labelsFromObject({ ...obj, instance, job: 'bench' }), t, v });
+    for (let c = 0; c < 10; c++) {
+      const v = new Float64Array(n);
+      let x = Math.floor(r() * 1e6);
+      const rate = 1 + Math.floor(r() * 50);
+      for (let i = 0; i < n; i++) {
+        x += Math.floor(r() * rate);
+        v[i] = x;
+      }
+      add(
+        {
+          __name__: 'app_requests_total',
+          code: String([200, 201, 204, 301, 400, 401, 403, 404, 500, 503][c]),
+        },
+        v,
+      );
+    }
+    for (let g = 0; g < 30; g++) {
+      const v = new Float64Array(n);
+      if (g < 10) {
+        let x = Math.floor(r() * 8e9);
+        for (let i = 0; i < n; i++) {
+          if (r() < 0.5) x += Math.floor((r() - 0.5) * 4096) * 4096;
+          v[i] = x;
+        }
+        add({ __name__: 'node_memory_bytes', kind: `k${g}` }, v);
+      } else if (g < 20) {
+        let x = 20 + r() * 40;
+        for (let i = 0; i < n; i++) {
+          x += Math.round((r() - 0.5) * 20) / 100;
+          v[i] = Math.round(x * 100) / 100;
+        }
+        add({ __name__: 'node_hwmon_temp_celsius', sensor: `s${g}` }, v);
+      } else {
+        v.fill(g === 20 ? 1 : Math.floor(r() * 64));
+        add({ __name__: 'node_info_value', item: `i${g}` }, v);
+      }
+    }
+    for (let h = 0; h < 5; h++) {
+      const name = `http_request_duration_seconds_h${h}`;
+      const counts = new Float64Array(BUCKETS.length);
+      let sum = 0;
+      const cols = BUCKETS.map(() => new Float64Array(n));
+      const sumCol = new Float64Array(n);
+      const cntCol = new Float64Array(n);
+      const rate = 1 + Math.floor(r() * 20);
+      for (let i = 0; i < n; i++) {
+        const obs = Math.floor(r() * rate);
+        for (let o = 0; o < obs; o++) {
+          const d = r() ** 3 * 3;
+          sum += d;
+          for (let b = 0; b < BUCKETS.length; b++)
+            if (b === BUCKETS.length - 1 || d <= Number(BUCKETS[b])) counts[b]++;
+        }
+        for (let b = 0; b < BUCKETS.length; b++) cols[b][i] = counts[b];
+        sumCol[i] = sum;
+        cntCol[i] = counts[BUCKETS.length - 1];
+      }
+      BUCKETS.forEach((le, b) => {
+        add({ __name__: `${name}_bucket`, le }, cols[b]);
+      });
+      add({ __name__: `${name}_sum` }, sumCol);
+      add({ __name__: `${name}_count` }, cntCol);
+    }
+    yield out;
+  }
+}
+
+function toInput(s: { labels: Labels; t: Float64Array; v: Float64Array }): SeriesInput {
+  const chunks = [];
+  for (let i = 0; i < s.t.length; i += 120) {
+    const e = Math.min(s.t.length, i + 120);
+    chunks.push({ mint: s.t[i], maxt: s.t[e - 1], data: ops.xorEncode(s.t, s.v, i, e) });
+  }
+  return { labels: s.labels, chunks };
+}
+
+function blockBytes(dir: string): { index: number; chunks: number; total: number } {
+  const index = statSync(join(dir, 'index')).size;
+  let chunks = 0;
+  for (const f of readdirSync(join(dir, 'chunks'))) chunks += statSync(join(dir, 'chunks', f)).size;
+  const total =
+    index + chunks + statSync(join(dir, 'meta.json')).size + statSync(join(dir, 'tombstones')).size;
+  return { index, chunks, total };
+}
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+}
+
+const ms = (a: number, b: number) => (b - a).toFixed(1);
+const fmt = (x: number) =>
+  x >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : `${x}`;
+
+async function buildBlock(
+  dir: string,
+  targets: number,
+  seed: number,
+): Promise<{ ulid: string; samples: number }> {
+  const inputs: SeriesInput[] = [];
+  let samples = 0;
+  const t0 = performance.now();
+  for (const target of generate(targets, seed)) {
+    for (const s of target) {
+      inputs.push(toInput(s));
+      samples += s.t.length;
+    }
+  }
+  const t1 = performance.now();
+  inputs.sort((a, b) => compareLabels(a.labels, b.labels));
+  const t2 = performance.now();
+  const meta = await writeBlock(dir, inputs, { minTime: T0, maxTime: T0 + H2 });
+  const t3 = performance.now();
+  console.log(
+    `  generate+xorEncode ${ms(t0, t1)} ms, sort ${ms(t1, t2)} ms, writeBlock ${ms(t2, t3)} ms: ` +
+      `${fmt(Math.round(samples / ((t3 - t2) / 1000)))} samples/s written (${fmt(inputs.length)} series, ${fmt(samples)} samples)`,
+  );
+  return { ulid: meta.ulid, samples };
+}
+
+/** Runs `selectors` against a block, returning timings (used in-thread and in the shard workers). */
+function measureSelect(dir: string, matchers: Matcher[], reps: number) {
+  const b = BlockReader.open(dir);
+  try {
+    let best = Infinity;
+    let samples = 0;
+    let series = 0;
+    let postingsMs = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const p0 = performance.now();
+      const p = b.postings(matchers);
+      const p1 = performance.now();
+      postingsMs = Math.min(postingsMs, p1 - p0);
+      const s0 = performance.now();
+      const got = b.select(matchers, -Infinity, Infinity);
+      const s1 = performance.now();
+      best = Math.min(best, s1 - s0);
+      samples = 0;
+      for (const s of got) samples += s.t.length;
+      series = got.length;
+      if (p.length !== series) throw new Error(`postings ${p.length} != series ${series}`);
+    }
+    return { bestMs: best, postingsMs, samples, series };
+  } finally {
+    b.close();
+  }
+}
+
+if (!isMainThread && workerData?.blockBench) {
+  const { dir, matchers, reps } = workerData as { dir: string; matchers: Matcher[]; reps: number };
+  parentPort!.once('message', () => {
+    const t0 = performance.now();
+    const r = measureSelect(dir, matchers, reps);
+    parentPort!.postMessage({ ...r, wallMs: performance.now() - t0 });
+  });
+}
+
+async function compareWithPrometheus(work: string, targets: number): Promise<void> {
+  const havePromtool = (process.env.PATH ?? '')
+    .split(delimiter)
+    .some((d) => d !== '' && existsSync(join(d, 'promtool')));
+  if (!havePromtool) {
+    console.log('  skipped: promtool is not on PATH');
+    return;
+  }
+  // OpenMetrics text of the same generator, fed to Prometheus' own block writer.
+  mkdirSync(work, { recursive: true });
+  const om = join(work, 'input.om');
+  const lines: string[] = [];
+  for (const target of generate(targets, 7)) {
+    for (const s of target) {
+      const name = s.labels.find((l) => l.name === '__name__')!.value;
+      const rest = s.labels
+        .filter((l) => l.name !== '__name__')
+        .map((l) => `${l.name}="${l.value}"`)
+        .join(',');
+      for (let i = 0; i < s.t.length; i++)
+        lines.push(`${name}{${rest}} ${s.v[i]} ${(s.t[i] / 1000).toFixed(3)}`);
+    }
+  }
+  lines.push('# EOF', '');
+  writeFileSync(om, lines.join('\n'));
+  const promDir = join(work, 'prom');
+  mkdirSync(promDir);
+  const t0 = performance.now();
+  execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '-q', om, promDir], {
+    stdio: 'inherit',
+  });
+  const t1 = performance.now();
+  const blocks = readdirSync(promDir).filter((n) => /^[0-9A-Z]{26}$/.test(n));
+  if (blocks.length !== 1) {
+    console.log(`  promtool wrote ${blocks.length} blocks; expected 1`);
+    return;
+  }
+  // Read Prometheus' block with our reader and write exactly its samples with our writer.
+  const theirs = BlockReader.open(join(promDir, blocks[0]));
+  const all = theirs.select([{ type: '=', name: 'job', value: 'bench' }], -Infinity, Infinity);
+  const ourDir = join(work, 'ours');
+  mkdirSync(ourDir);
+  const t2 = performance.now();
+  const meta = await writeBlock(ourDir, all.map(toInput), {
+    minTime: theirs.meta.minTime,
+    maxTime: theirs.meta.maxTime,
+  });
+  const t3 = performance.now();
+  const samples = theirs.meta.stats.numSamples;
+  if (meta.stats.numSamples !== samples)
+    throw new Error(`sample counts differ: ${meta.stats.numSamples} vs ${samples}`);
+  const p = blockBytes(join(promDir, blocks[0]));
+  const o = blockBytes(join(ourDir, meta.ulid));
+  theirs.close();
+  console.log(
+    `  ${fmt(all.length)} series, ${fmt(samples)} samples; promtool create-blocks ${ms(t0, t1)} ms, ours writeBlock ${ms(t2, t3)} ms`,
+  );
+  console.log(
+    `  Prometheus 2.42: ${(p.total / samples).toFixed(4)} bytes/sample (chunks ${(p.chunks / samples).toFixed(4)}, index ${(p.index / samples).toFixed(4)}), ${p.total} bytes`,
+  );
+  console.log(
+    `  promshard:       ${(o.total / samples).toFixed(4)} bytes/sample (chunks ${(o.chunks / samples).toFixed(4)}, index ${(o.index / samples).toFixed(4)}), ${o.total} bytes`,
+  );
+  console.log(`  ratio ours/Prometheus: ${(o.total / p.total).toFixed(4)}`);
+}
+
+export default async function run(args: string[]): Promise<void> {
+  const series = arg(args, '--series', 100_000);
+  const compareSeries = arg(args, '--compare-series', 5_000);
+  const reps = arg(args, '--reps', 3);
+  const work = mkdtempSync(join(tmpdir(), 'promshard-block-bench-'));
+  try {
+    console.log(`block bench: addon ops, node ${process.version}`);
+    console.log(`\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s)`);
+    await compareWithPrometheus(join(work, 'cmp'), Math.max(1, Math.round(compareSeries / 100)));
+
+    console.log(`\n[2] write ${series} series x 2h as one block`);
+    mkdirSync(join(work, 'one'), { recursive: true });
+    const one = await buildBlock(join(work, 'one'), Math.round(series / 100), 1);
+    const dir = join(work, 'one', one.ulid);
+    const size = blockBytes(dir);
+    console.log(
+      `  ${(size.total / one.samples).toFixed(4)} bytes/sample (index ${fmt(size.index)} B, chunks ${fmt(size.chunks)} B)`,
+    );
+
+    console.log(`\n[3] selectors over the block, one thread (best of ${reps})`);
+    const selectors: [string, Matcher[]][] = [
+      ['{job="bench"}', [{ type: '=', name: 'job', value: 'bench' }]],
+      ['{__name__="app_requests_total"}', [{ type: '=', name: '__name__', value: 'app_requests_total' }]],
+      [
+        '{__name__=~"http_.*_bucket", le!="+Inf"}',
+        [
+          { type: '=~', name: '__name__', value: 'http_.*_bucket' },
+          { type: '!=', name: 'le', value: '+Inf' },
+        ],
+      ],
+      [
+        '{instance=~"host-0000.*", __name__!~"node_.*"}',
+        [
+          { type: '=~', name: 'instance', value: 'host-0000.*' },
+          { type: '!~', name: '__name__', value: 'node_.*' },
+        ],
+      ],
+    ];
+    for (const [name, m] of selectors) {
+      const r = measureSelect(dir, m, reps);
+      console.log(
+        `  ${name}: ${fmt(r.series)} series, postings ${r.postingsMs.toFixed(2)} ms, select ${r.bestMs.toFixed(1)} ms, ` +
+          `${fmt(Math.round(r.samples / (r.bestMs / 1000)))} samples/s decoded (${fmt(r.samples)} samples)`,
+      );
+    }
+
+    console.log(`\n[4] the same selector in 2 shards (2 worker threads, ${series / 2} series each)`);
+    const shardDirs: string[] = [];
+    for (let s = 0; s < 2; s++) {
+      const d = join(work, `shard${s}`);
+      mkdirSync(d);
+      const b = await buildBlock(d, Math.round(series / 200), 10 + s);
+      shardDirs.push(join(d, b.ulid));
+    }
+    const matchers: Matcher[] = [{ type: '=', name: 'job', value: 'bench' }];
+    const workers = shardDirs.map(
+      (d) =>
+        new Worker(new URL(import.meta.url), { workerData: { blockBench: true, dir: d, matchers, reps } }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const w0 = performance.now();
+    const results = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<{ bestMs: number; samples: number; postingsMs: number }>((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.postMessage('go');
+          }),
+      ),
+    );
+    const w1 = performance.now();
+    for (const w of workers) await w.terminate();
+    const total = results.reduce((n, r) => n + r.samples, 0);
+    const slowest = Math.max(...results.map((r) => r.bestMs));
+    console.log(
+      `  per shard: ${results.map((r) => `select ${r.bestMs.toFixed(1)} ms, postings ${r.postingsMs.toFixed(2)} ms`).join('; ')}`,
+    );
+    console.log(
+      `  ${fmt(total)} samples; ${fmt(Math.round(total / (slowest / 1000)))} samples/s decoded across 2 shards (best rep, slowest shard); ` +
+        `wall ${ms(w0, w1)} ms for ${reps} reps each`,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
