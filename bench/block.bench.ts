@@ -3,6 +3,7 @@
 // realistic data against Prometheus 2.42 (promtool tsdb create-blocks-from openmetrics) on the same samples.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
+//     [--reps 3] [--jitter 0.1] [--skip-compare]
 //   (or: node -e "import('./dist/bench/block.bench.js').then((m) => m.default(process.argv.slice(1)))" -- ...)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -40,28 +41,30 @@ interface GenSeries {
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
 
 /**
- * Realistic scrape data, 100 series per target at 15 s: 10 counters (integer increments), 30 gauges
- * (large integer random walks, small-step floats, constants), 5 histograms x 12 series (10 cumulative
- * buckets, _sum, _count). Scrape timestamps sit on the target's 15 s grid; 20% of them are a few ms late,
- * as a real scraper's are. Yields one target's series at a time.
+ * Realistic scrape data, 100 series per target at 15 s, shaped like node_exporter and instrumented apps:
+ * 10 request counters (integer increments, idle half the time), 5 CPU-seconds counters (2-decimal float
+ * increments), 10 memory gauges (4 KiB-page steps, changing in 30% of scrapes), 10 temperatures
+ * (0.1 steps, changing in 20% of scrapes), 5 constants, 5 histograms x 12 series (10 cumulative buckets,
+ * _sum, _count). A fraction `jitter` of the scrape timestamps are 1-4 ms late (a real scraper's ticker).
+ * Yields one target's series at a time.
  */
-function* generate(targets: number, seed = 1): Generator<GenSeries[]> {
+function* generate(targets: number, seed = 1, jitter = 0.1): Generator<GenSeries[]> {
   const r = rng(seed);
   const n = Math.floor(H2 / STEP);
   for (let k = 0; k < targets; k++) {
     const instance = `host-${String(k).padStart(5, '0')}:9100`;
     const phase = Math.floor(r() * STEP);
     const t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = T0 + phase + i * STEP + (r() < 0.2 ? 1 + Math.floor(r() * 4) : 0);
+    for (let i = 0; i < n; i++) t[i] = T0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
     const out: GenSeries[] = [];
     const add = (obj: Record<string, string>, v: Float64Array) =>
       out.push({ labels: labelsFromObject({ ...obj, instance, job: 'bench' }), t, v });
     for (let c = 0; c < 10; c++) {
       const v = new Float64Array(n);
-      let x = Math.floor(r() * 1e6);
-      const rate = 1 + Math.floor(r() * 50);
+      let x = Math.floor(r() * 1e5);
+      const rate = 1 + Math.floor(r() * 30);
       for (let i = 0; i < n; i++) {
-        x += Math.floor(r() * rate);
+        if (r() < 0.5) x += Math.floor(r() * rate);
         v[i] = x;
       }
       add(
@@ -72,20 +75,29 @@ function* generate(targets: number, seed = 1): Generator<GenSeries[]> {
         v,
       );
     }
-    for (let g = 0; g < 30; g++) {
+    for (let c = 0; c < 5; c++) {
+      const v = new Float64Array(n);
+      let x = Math.round(r() * 1e6) / 100;
+      for (let i = 0; i < n; i++) {
+        x = Math.round((x + r() * 15) * 100) / 100;
+        v[i] = x;
+      }
+      add({ __name__: 'node_cpu_seconds_total', cpu: String(c), mode: 'user' }, v);
+    }
+    for (let g = 0; g < 25; g++) {
       const v = new Float64Array(n);
       if (g < 10) {
-        let x = Math.floor(r() * 8e9);
+        let x = Math.floor(r() * 2e6) * 4096;
         for (let i = 0; i < n; i++) {
-          if (r() < 0.5) x += Math.floor((r() - 0.5) * 4096) * 4096;
+          if (r() < 0.3) x += Math.floor((r() - 0.5) * 256) * 4096;
           v[i] = x;
         }
         add({ __name__: 'node_memory_bytes', kind: `k${g}` }, v);
       } else if (g < 20) {
-        let x = 20 + r() * 40;
+        let x = Math.round(200 + r() * 400);
         for (let i = 0; i < n; i++) {
-          x += Math.round((r() - 0.5) * 20) / 100;
-          v[i] = Math.round(x * 100) / 100;
+          if (r() < 0.2) x += r() < 0.5 ? -1 : 1;
+          v[i] = x / 10;
         }
         add({ __name__: 'node_hwmon_temp_celsius', sensor: `s${g}` }, v);
       } else {
@@ -100,9 +112,9 @@ function* generate(targets: number, seed = 1): Generator<GenSeries[]> {
       const cols = BUCKETS.map(() => new Float64Array(n));
       const sumCol = new Float64Array(n);
       const cntCol = new Float64Array(n);
-      const rate = 1 + Math.floor(r() * 20);
+      const rate = 1 + Math.floor(r() * 10);
       for (let i = 0; i < n; i++) {
-        const obs = Math.floor(r() * rate);
+        const obs = r() < 0.5 ? Math.floor(r() * rate) : 0;
         for (let o = 0; o < obs; o++) {
           const d = r() ** 3 * 3;
           sum += d;
@@ -154,11 +166,12 @@ async function buildBlock(
   dir: string,
   targets: number,
   seed: number,
+  jitter: number,
 ): Promise<{ ulid: string; samples: number }> {
   const inputs: SeriesInput[] = [];
   let samples = 0;
   const t0 = performance.now();
-  for (const target of generate(targets, seed)) {
+  for (const target of generate(targets, seed, jitter)) {
     for (const s of target) {
       inputs.push(toInput(s));
       samples += s.t.length;
@@ -213,7 +226,7 @@ if (!isMainThread && workerData?.blockBench) {
   });
 }
 
-async function compareWithPrometheus(work: string, targets: number): Promise<void> {
+async function compareWithPrometheus(work: string, targets: number, jitter: number): Promise<void> {
   const havePromtool = (process.env.PATH ?? '')
     .split(delimiter)
     .some((d) => d !== '' && existsSync(join(d, 'promtool')));
@@ -225,7 +238,7 @@ async function compareWithPrometheus(work: string, targets: number): Promise<voi
   mkdirSync(work, { recursive: true });
   const om = join(work, 'input.om');
   const lines: string[] = [];
-  for (const target of generate(targets, 7)) {
+  for (const target of generate(targets, 7, jitter)) {
     for (const s of target) {
       const name = s.labels.find((l) => l.name === '__name__')!.value;
       const rest = s.labels
@@ -283,15 +296,19 @@ export default async function run(args: string[]): Promise<void> {
   const series = arg(args, '--series', 100_000);
   const compareSeries = arg(args, '--compare-series', 5_000);
   const reps = arg(args, '--reps', 3);
+  const jitter = arg(args, '--jitter', 0.1);
   const work = mkdtempSync(join(tmpdir(), 'promshard-block-bench-'));
   try {
     console.log(`block bench: addon ops, node ${process.version}`);
-    console.log(`\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s)`);
-    await compareWithPrometheus(join(work, 'cmp'), Math.max(1, Math.round(compareSeries / 100)));
+    console.log(
+      `\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s, jitter ${jitter})`,
+    );
+    if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
+    else await compareWithPrometheus(join(work, 'cmp'), Math.max(1, Math.round(compareSeries / 100)), jitter);
 
     console.log(`\n[2] write ${series} series x 2h as one block`);
     mkdirSync(join(work, 'one'), { recursive: true });
-    const one = await buildBlock(join(work, 'one'), Math.round(series / 100), 1);
+    const one = await buildBlock(join(work, 'one'), Math.round(series / 100), 1, jitter);
     const dir = join(work, 'one', one.ulid);
     const size = blockBytes(dir);
     console.log(
@@ -330,7 +347,7 @@ export default async function run(args: string[]): Promise<void> {
     for (let s = 0; s < 2; s++) {
       const d = join(work, `shard${s}`);
       mkdirSync(d);
-      const b = await buildBlock(d, Math.round(series / 200), 10 + s);
+      const b = await buildBlock(d, Math.round(series / 200), 10 + s, jitter);
       shardDirs.push(join(d, b.ulid));
     }
     const matchers: Matcher[] = [{ type: '=', name: 'job', value: 'bench' }];

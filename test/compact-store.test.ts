@@ -316,6 +316,12 @@ describe('BlockStore', () => {
     const cp = join(dir, uc, 'chunks', '000001');
     truncateSync(cp, Math.floor(statSync(cp).size / 2));
     writeFileSync(join(dir, um, 'meta.json'), '{"ulid": 12, garbage');
+    // A flipped bit inside a chunk's data: its CRC32C no longer matches.
+    const uf = await putBlock(dir, makeData(4, 5 * H2, 6 * H2, 0, 'flipped'), 5 * H2, 6 * H2);
+    const fp = join(dir, uf, 'chunks', '000001');
+    const fb = readFileSync(fp);
+    fb[40] ^= 0x10;
+    writeFileSync(fp, fb);
     // A chunk whose bytes change after open: found at read time, the block is then dropped.
     const store = new BlockStore(dir, {});
     await store.open();
@@ -324,8 +330,11 @@ describe('BlockStore', () => {
     expect(store.corrupted.get(ui)!.error).toMatch(/index/);
     expect(store.corrupted.get(um)!.error).toMatch(/meta\.json/);
     // The truncated segment passes open (its header is intact) and fails at the first read of it.
-    const got = store.select(ALL, 0, 5 * H2);
+    const got = store.select(ALL, 0, 6 * H2);
     expect(store.corrupted.has(uc)).toBe(true);
+    expect(store.corrupted.get(uf)!.error).toMatch(
+      new RegExp(`block ${uf}: chunks: chunk ref \\d+: CRC32C mismatch`),
+    );
     expect(store.corrupted.get(uc)!.error).toContain(uc);
     expect(store.corrupted.get(uc)!.error).toMatch(/chunk/);
     const names = new Set(got.map((s) => s.labels[0].value));

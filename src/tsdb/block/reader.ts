@@ -340,5 +340,5 @@ function wrap(ulid: string, err: unknown, file: string): Error {
   if (err instanceof BlockCorruptionError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const m = /^(index|chunks?|tombstones)/.exec(msg);
-  return new BlockCorruptionError(ulid, m ? m[1] : file, msg);
+  return new BlockCorruptionError(ulid, m ? (m[1] === 'chunk' ? 'chunks' : m[1]) : file, msg);
 }
