@@ -1,0 +1,482 @@
+/**
+ * One target's scrape loop, as Prometheus 2.42's scrapeLoop: scrape at a fixed phase of the interval (a
+ * stable hash of the target), parse through the target's scrape cache, apply target labels (honor_labels)
+ * and metric relabelling once per new series, enforce limits, write stale markers for series that disappear,
+ * and append the samples with the five synthetic series in one request. Nothing per sample is allocated.
+ */
+import { STATUS_CODES } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { type Dispatcher, request } from 'undici';
+import { relabel, sortedPairs } from '../config/relabel.js';
+import type { Appendable, AppendOutcome, AppendRequest } from '../shared/ingest.js';
+import { STALE_NAN } from '../shared/storage.js';
+import { ParsedSamples } from './exposition.js';
+import { isOpenMetricsContentType, parseOpenMetrics } from './parse-openmetrics.js';
+import { parseText } from './parse-text.js';
+import { SeriesCache } from './series-cache.js';
+import { type CompiledScrapeConfig, scrapeOffset, type Target } from './target.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** Prometheus 2.42's Accept header: OpenMetrics 1.0.0 first, then 0.0.1, then text 0.0.4. */
+export const ACCEPT_HEADER =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+export const USER_AGENT = 'promshard/0.1.0';
+
+const REPORT_NAMES = [
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+] as const;
+
+export type Health = 'up' | 'down' | 'unknown';
+
+export interface LoopOptions {
+  readonly appendable: Appendable;
+  readonly dispatcher: Dispatcher;
+  readonly sc: CompiledScrapeConfig;
+  readonly target: Target;
+  /** Extra request headers (authorization), computed per scrape. */
+  readonly headers?: () => Promise<Record<string, string>>;
+  readonly jitterSeed?: bigint;
+  readonly log?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** What a previous loop of the same target hands to its replacement on reload. */
+export interface LoopHandover {
+  readonly cache: SeriesCache | null;
+  /** Final label sets appended (without explicit timestamps) by the last scrape. */
+  readonly prevSeries: (readonly string[])[];
+  readonly reportsWritten: boolean;
+  readonly health: Health;
+  readonly lastError: string;
+  readonly lastScrape: number;
+  readonly lastScrapeDuration: number;
+}
+
+export class ScrapeLoop {
+  health: Health = 'unknown';
+  lastError = '';
+  /** Wall-clock ms of the last scrape's start (0: never). */
+  lastScrape = 0;
+  /** Seconds. */
+  lastScrapeDuration = 0;
+  /** When set, scrapes fail with this error without contacting the target (e.g. target_limit exceeded). */
+  forcedError: string | null = null;
+  /** Counters for the server's own /metrics. */
+  readonly stats = { scrapes: 0, failed: 0, missedIntervals: 0, samplesAppended: 0, appendErrors: 0 };
+  lastOutcome: AppendOutcome | null = null;
+
+  readonly target: Target;
+  cache: SeriesCache;
+  private readonly out = new ParsedSamples();
+  private readonly opts: LoopOptions;
+  private readonly reportLabels: (readonly string[])[];
+  private prevSids = new Int32Array(64);
+  private prevCount = 0;
+  private reportsWritten = false;
+  private timer: NodeJS.Timeout | null = null;
+  private nextAt = 0;
+  private inflight: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(opts: LoopOptions, handover?: LoopHandover) {
+    this.opts = opts;
+    this.target = opts.target;
+    this.cache = handover?.cache ?? new SeriesCache();
+    this.reportLabels = REPORT_NAMES.map((name) => {
+      const m = new Map<string, string>();
+      const tl = this.target.labels;
+      for (let i = 0; i < tl.length; i += 2) m.set(tl[i], tl[i + 1]);
+      m.set('__name__', name);
+      return sortedPairs(m);
+    });
+    if (handover) {
+      this.health = handover.health;
+      this.lastError = handover.lastError;
+      this.lastScrape = handover.lastScrape;
+      this.lastScrapeDuration = handover.lastScrapeDuration;
+      this.reportsWritten = handover.reportsWritten;
+      // The previous loop's series become this loop's "previous scrape", so the first scrape marks the
+      // ones that are gone as stale, whatever the cache.
+      for (const labels of handover.prevSeries) this.pushPrev(this.cache.internSeries(labels));
+    }
+  }
+
+  /**
+   * Starts scraping at the target's phase of the interval, or at `firstAt` (a replaced loop's next scrape
+   * time, so that a reload loses no cycle).
+   */
+  start(firstAt?: number): void {
+    if (this.stopped || this.timer !== null) return;
+    const now = Date.now();
+    if (firstAt !== undefined && firstAt > 0) {
+      let at = firstAt;
+      while (at < now - this.target.interval) at += this.target.interval;
+      this.nextAt = at;
+    } else {
+      this.nextAt = now + scrapeOffset(this.target.hash, this.target.interval, now, this.opts.jitterSeed);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, this.nextAt - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const at = this.nextAt;
+      this.inflight = this.scrapeAndReport(at).finally(() => {
+        this.inflight = null;
+      });
+      void this.inflight.then(() => {
+        let next = at + this.target.interval;
+        const now = Date.now();
+        while (next <= now) {
+          next += this.target.interval;
+          this.stats.missedIntervals++;
+        }
+        this.nextAt = next;
+        this.schedule();
+      });
+    }, delay);
+  }
+
+  /** The state a replacement loop continues from (see ScrapeManager reload). */
+  handover(keepCache: boolean): LoopHandover {
+    const prevSeries: (readonly string[])[] = [];
+    for (let i = 0; i < this.prevCount; i++) prevSeries.push(this.cache.seriesLabels[this.prevSids[i]]);
+    return {
+      cache: keepCache ? this.cache : null,
+      prevSeries,
+      reportsWritten: this.reportsWritten,
+      health: this.health,
+      lastError: this.lastError,
+      lastScrape: this.lastScrape,
+      lastScrapeDuration: this.lastScrapeDuration,
+    };
+  }
+
+  /** The time of the next scheduled scrape (ms), for a replacement loop to keep the cycle. */
+  get nextScrapeAt(): number {
+    return this.nextAt;
+  }
+
+  /**
+   * Stops the loop. With `staleness`, every series of the target (and its synthetic series) gets a stale
+   * marker timestamped at the next scrape time, written one interval later as Prometheus does, so that a
+   * target that comes back meanwhile overrides it. Resolves once that is done.
+   */
+  async stop(staleness: boolean): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.inflight) await this.inflight;
+    if (!staleness) return;
+    const now = Date.now();
+    let staleAt = this.nextAt > 0 ? this.nextAt : now;
+    while (staleAt < now) staleAt += this.target.interval;
+    await new Promise((r) => setTimeout(r, staleAt - now + this.target.interval).unref?.());
+    await this.appendStale(staleAt, true);
+  }
+
+  /** Appends stale markers for every series of the last scrape (and optionally the synthetic ones). */
+  private async appendStale(t: number, reports: boolean): Promise<void> {
+    const series: (readonly string[])[] = [];
+    for (let i = 0; i < this.prevCount; i++) series.push(this.cache.seriesLabels[this.prevSids[i]]);
+    this.prevCount = 0;
+    if (reports && this.reportsWritten) for (const l of this.reportLabels) series.push(l);
+    if (series.length === 0) return;
+    const n = series.length;
+    const req: AppendRequest = {
+      series,
+      sampleStart: Uint32Array.from({ length: n + 1 }, (_, i) => i),
+      t: new Float64Array(n).fill(t),
+      v: new Float64Array(n).fill(STALE_NAN),
+    };
+    try {
+      await this.opts.appendable.append(req);
+    } catch (err) {
+      this.stats.appendErrors++;
+      this.opts.log?.('append of stale markers failed', { target: this.target.url, err: String(err) });
+    }
+  }
+
+  private pushPrev(sid: number): void {
+    if (this.prevCount === this.prevSids.length) {
+      const a = new Int32Array(this.prevSids.length * 2);
+      a.set(this.prevSids);
+      this.prevSids = a;
+    }
+    this.prevSids[this.prevCount++] = sid;
+  }
+
+  private async fetchBody(): Promise<{ body: string; contentType: string }> {
+    const t = this.target;
+    const cfg = this.opts.sc.cfg;
+    const headers: Record<string, string> = {
+      accept: ACCEPT_HEADER,
+      'accept-encoding': 'gzip',
+      'user-agent': USER_AGENT,
+      'x-prometheus-scrape-timeout-seconds': String(t.timeout / 1000),
+    };
+    if (this.opts.headers) Object.assign(headers, await this.opts.headers());
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('context deadline exceeded')), t.timeout);
+    try {
+      const res = await request(t.url, {
+        dispatcher: this.opts.dispatcher,
+        method: 'GET',
+        headers,
+        signal: ac.signal,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump().catch(() => undefined);
+        throw new Error(
+          `server returned HTTP status ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trimEnd(),
+        );
+      }
+      const limit = cfg.bodySizeLimit;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        const gz = res.headers['content-encoding'] === 'gzip';
+        if (limit > 0 && !gz && size > limit) {
+          ac.abort(new Error('body size limit exceeded'));
+          throw new Error(`body size limit exceeded: response larger than ${limit} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      let buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      if (res.headers['content-encoding'] === 'gzip') {
+        try {
+          buf = await gunzipAsync(buf, limit > 0 ? { maxOutputLength: limit } : {});
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+            throw new Error(`body size limit exceeded: response larger than ${limit} bytes`);
+          }
+          throw new Error(`gzip: ${(err as Error).message}`);
+        }
+      }
+      const ct = res.headers['content-type'];
+      return { body: buf.toString('utf8'), contentType: Array.isArray(ct) ? ct[0] : (ct ?? '') };
+    } catch (err) {
+      const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : (err as Error).message;
+      throw new Error(`Get ${JSON.stringify(t.url)}: ${reason}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The final labels of a new cache entry: target labels merged as honor_labels says, metric relabelling,
+   * limits. Returns an error message when the scrape must fail.
+   */
+  private finalize(e: number): string | null {
+    const cache = this.cache;
+    const cfg = this.opts.sc.cfg;
+    const raw = cache.raw[e];
+    const lset = new Map<string, string>();
+    for (let i = 0; i < raw.length; i += 2) {
+      if (lset.has(raw[i])) return `label name ${JSON.stringify(raw[i])} is not unique: invalid sample`;
+      lset.set(raw[i], raw[i + 1]);
+    }
+    const tl = this.target.labels;
+    if (cfg.honorLabels) {
+      for (let i = 0; i < tl.length; i += 2) if (!lset.has(tl[i])) lset.set(tl[i], tl[i + 1]);
+    } else {
+      const conflicts: [string, string][] = [];
+      for (let i = 0; i < tl.length; i += 2) {
+        const existing = lset.get(tl[i]) ?? '';
+        if (existing !== '') conflicts.push([tl[i], existing]);
+        lset.set(tl[i], tl[i + 1]);
+      }
+      if (conflicts.length > 0) {
+        conflicts.sort((a, b) => a[0].length - b[0].length);
+        const exposed = new Set<string>();
+        for (let i = 0; i < raw.length; i += 2) exposed.add(raw[i]);
+        const targetNames = new Set<string>();
+        for (let i = 0; i < tl.length; i += 2) targetNames.add(tl[i]);
+        for (let i = 0; i < conflicts.length; i++) {
+          let name = conflicts[i][0];
+          for (;;) {
+            name = `exported_${name}`;
+            if (
+              !exposed.has(name) &&
+              !targetNames.has(name) &&
+              !conflicts.slice(0, i).some((c) => c[0] === name)
+            )
+              break;
+          }
+          conflicts[i][0] = name;
+        }
+        for (const [n, v] of conflicts) lset.set(n, v);
+      }
+    }
+    if (!relabel(lset, this.opts.sc.metricRelabel)) {
+      cache.final[e] = null;
+      return null;
+    }
+    const final = sortedPairs(lset);
+    if (final.length === 0) {
+      cache.final[e] = null;
+      return null;
+    }
+    const name = lset.get('__name__') ?? '';
+    if (name === '') return '__name__ label is mandatory';
+    const nLabels = final.length / 2;
+    if (cfg.labelLimit > 0 && nLabels > cfg.labelLimit) {
+      return `label_limit exceeded (metric: ${name.slice(0, 50)}, number of labels: ${nLabels}, limit: ${cfg.labelLimit})`;
+    }
+    for (let i = 0; i < final.length; i += 2) {
+      if (cfg.labelNameLengthLimit > 0 && final[i].length > cfg.labelNameLengthLimit) {
+        return `label_name_length_limit exceeded (metric: ${name.slice(0, 50)}, label name: ${final[i].slice(0, 50)}, length: ${final[i].length}, limit: ${cfg.labelNameLengthLimit})`;
+      }
+      if (cfg.labelValueLengthLimit > 0 && final[i + 1].length > cfg.labelValueLengthLimit) {
+        return `label_value_length_limit exceeded (metric: ${name.slice(0, 50)}, label name: ${final[i].slice(0, 50)}, value: ${JSON.stringify(final[i + 1].slice(0, 50))}, length: ${final[i + 1].length}, limit: ${cfg.labelValueLengthLimit})`;
+      }
+    }
+    cache.final[e] = final;
+    cache.sid[e] = cache.internSeries(final);
+    return null;
+  }
+
+  /** One scrape: fetch, parse, append samples, stale markers and the synthetic series. */
+  async scrapeAndReport(at = Date.now()): Promise<void> {
+    void at;
+    const start = Date.now();
+    const appendTime = start;
+    const cfg = this.opts.sc.cfg;
+    let err: string | null = this.forcedError;
+    let body = '';
+    let contentType = '';
+    if (err === null) {
+      try {
+        ({ body, contentType } = await this.fetchBody());
+      } catch (e) {
+        err = e instanceof Error ? e.message : String(e);
+      }
+    }
+    if (this.stopped) {
+      // Stopped while the request was in flight: the replacement loop (or the stale markers) take over.
+      return;
+    }
+    const cache = this.cache;
+    const out = this.out;
+    let total = 0;
+    let added = 0;
+    let seriesAdded = 0;
+    let accepted = 0;
+    const iterBefore = cache.iter;
+    if (err === null) {
+      const perr = isOpenMetricsContentType(contentType)
+        ? parseOpenMetrics(body, out, cache)
+        : parseText(body, out, cache);
+      total = out.count;
+      if (perr !== null) err = perr.message;
+      for (let i = 0; i < out.count && err === null; i++) {
+        const e = out.entry[i];
+        if (cache.final[e] === undefined) {
+          const fe = this.finalize(e);
+          if (fe !== null) err = fe;
+        }
+        if (cache.final[e] !== null && err === null) added++;
+      }
+      if (err === null && cfg.sampleLimit > 0 && added > cfg.sampleLimit) err = 'sample limit exceeded';
+      if (err === null) {
+        seriesAdded = 0;
+        for (const e of out.newEntries) if (cache.final[e]) seriesAdded++;
+        accepted = added;
+      }
+    }
+    const iter = cache.iter;
+    const prevCount = this.prevCount;
+    const nStaleMax = prevCount;
+    const cap = accepted + nStaleMax + REPORT_NAMES.length;
+    const series: (readonly string[])[] = new Array(cap);
+    const t = new Float64Array(cap);
+    const v = new Float64Array(cap);
+    let n = 0;
+    const prevSids = this.prevSids;
+    const curSids = new Int32Array(Math.max(16, accepted));
+    let curCount = 0;
+    const seriesLastIter = cache.seriesLastIter;
+    if (err === null && iter !== iterBefore) {
+      const honorTs = cfg.honorTimestamps;
+      for (let i = 0; i < out.count; i++) {
+        const e = out.entry[i];
+        const final = cache.final[e];
+        if (!final) continue;
+        series[n] = final;
+        const ts = out.t[i];
+        const explicit = ts === ts && honorTs;
+        t[n] = explicit ? ts : appendTime;
+        v[n] = out.v[i];
+        n++;
+        if (!explicit) {
+          const sid = cache.sid[e];
+          if (seriesLastIter[sid] !== iter) {
+            seriesLastIter[sid] = iter;
+            curSids[curCount++] = sid;
+          }
+        }
+      }
+    }
+    // Stale markers for the series of the last scrape that this one did not write (all of them on failure).
+    for (let i = 0; i < prevCount; i++) {
+      const sid = prevSids[i];
+      if (err === null && seriesLastIter[sid] === iter && iter !== iterBefore) continue;
+      series[n] = cache.seriesLabels[sid];
+      t[n] = appendTime;
+      v[n] = STALE_NAN;
+      n++;
+    }
+    const duration = (Date.now() - start) / 1000;
+    const reportValues = [err === null ? 1 : 0, duration, total, err === null ? added : 0, seriesAdded];
+    for (let i = 0; i < REPORT_NAMES.length; i++) {
+      series[n] = this.reportLabels[i];
+      t[n] = appendTime;
+      v[n] = reportValues[i];
+      n++;
+    }
+    series.length = n;
+    const req: AppendRequest = {
+      series,
+      sampleStart: Uint32Array.from({ length: n + 1 }, (_, i) => i),
+      t: t.subarray(0, n),
+      v: v.subarray(0, n),
+    };
+    this.prevSids = curSids;
+    this.prevCount = curCount;
+    this.stats.scrapes++;
+    try {
+      this.lastOutcome = await this.opts.appendable.append(req);
+      this.stats.samplesAppended += this.lastOutcome.appended;
+      this.reportsWritten = true;
+    } catch (e) {
+      this.stats.appendErrors++;
+      if (err === null) err = `append failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (err === null && iter !== iterBefore) {
+      const remap = cache.compact();
+      if (remap !== null) {
+        let k = 0;
+        for (let i = 0; i < this.prevCount; i++) {
+          const s = remap[this.prevSids[i]];
+          if (s >= 0) this.prevSids[k++] = s;
+        }
+        this.prevCount = k;
+      }
+    }
+    if (err !== null) this.stats.failed++;
+    this.health = err === null ? 'up' : 'down';
+    this.lastError = err ?? '';
+    this.lastScrape = start;
+    this.lastScrapeDuration = (Date.now() - start) / 1000;
+    if (err !== null) this.opts.log?.('scrape failed', { target: this.target.url, err });
+  }
+}
