@@ -52,7 +52,9 @@ function compare(exp: Expected, got: QueryValue, ordered: boolean): string | nul
     return `expected ${exp.samples.length} samples, got ${got.samples.length}: ${describeValue(got)}`;
   }
   const byKey = new Map<string, { v: number; pos: number }>();
-  got.samples.forEach((s, pos) => byKey.set(labelsKey(s.labels), { v: s.v, pos }));
+  got.samples.forEach((s, pos) => {
+    byKey.set(labelsKey(s.labels), { v: s.v, pos });
+  });
   for (let i = 0; i < exp.samples.length; i++) {
     const e = exp.samples[i];
     const g = byKey.get(labelsKey(e.labels));

@@ -1,6 +1,6 @@
 /** Binary operators (Prometheus 2.42 engine.go: VectorBinop, VectorAnd/Or/Unless, VectorscalarBinop). */
 import type { Labels } from '../shared/labels.js';
-import { formatLabels, getLabel, labelsKey, METRIC_NAME } from '../shared/labels.js';
+import { getLabel, labelsKey, METRIC_NAME } from '../shared/labels.js';
 import { QueryError } from './api.js';
 import type { BinaryOp, VectorMatching } from './ast.js';
 import { isComparisonOp } from './ast.js';
@@ -134,11 +134,16 @@ function resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, m: VectorMatching)
   return ls;
 }
 
+/** Prometheus' labels.Labels.String(): `{a="b", c="d"}`, the metric name as a plain label. */
+function labelsString(ls: Labels): string {
+  return `{${ls.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
+}
+
 function matchLabelsString(ls: Labels, m: VectorMatching): string {
   const sub = m.on
     ? keepLabels(ls, m.labels)
     : ls.filter((l) => !m.labels.includes(l.name) && l.name !== METRIC_NAME);
-  return formatLabels(sub);
+  return labelsString(sub);
 }
 
 export function vectorVector(
@@ -187,7 +192,7 @@ export function vectorVector(
         const side = swapped ? 'left' : 'right';
         throw new QueryError(
           'execution',
-          `found duplicate series for the match group ${matchLabelsString(rhs[j].labels, m)} on the ${side} hand-side of the operation: [${formatLabels(rhs[j].labels)}, ${formatLabels(rhs[first].labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          `found duplicate series for the match group ${matchLabelsString(rhs[j].labels, m)} on the ${side} hand-side of the operation: [${labelsString(rhs[j].labels)}, ${labelsString(rhs[first].labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
         );
       }
     }

@@ -697,7 +697,7 @@ class Converter {
     return out;
   }
 
-  private binary(n: SyntaxNode, d: number): BinaryExpr {
+  private binary(n: SyntaxNode, d: number): Expr {
     const kids = this.children(n);
     // Left-nested chains (`1+1+1+...`) are walked iteratively, so a long chain does not recurse per term.
     const lhsNode = kids[0];
@@ -722,6 +722,27 @@ class Converter {
     if (op === null || opNode === null || rhsNode === null)
       throw this.err(n.from, 'invalid binary expression');
     const rhs = this.expr(rhsNode, d);
+    // The grammar reads `-2 ^ 2` as (-2)^2; Prometheus binds the sign looser than `^`: -(2^2).
+    if (op === '^' && lhsNode.name === 'NumberDurationLiteral' && lhs.kind === 'number') {
+      const t = this.text(lhsNode).trimStart();
+      if (t[0] === '-' || t[0] === '+') {
+        const abs: Expr = { kind: 'number', value: t[0] === '-' ? -lhs.value : lhs.value, pos: lhs.pos };
+        const inner = this.binaryChecked('^', abs, rhs, false, null, opNode, n);
+        return { kind: 'unary', op: t[0], expr: inner, type: inner.type, pos: this.pos(n) };
+      }
+    }
+    return this.binaryChecked(op, lhs, rhs, returnBool, matchClause, opNode, n);
+  }
+
+  private binaryChecked(
+    op: BinaryOp,
+    lhs: Expr,
+    rhs: Expr,
+    returnBool: boolean,
+    matchClause: SyntaxNode | null,
+    opNode: SyntaxNode,
+    n: SyntaxNode,
+  ): BinaryExpr {
     const lt = exprType(lhs);
     const rt = exprType(rhs);
     const opPos = opNode.from;
