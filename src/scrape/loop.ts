@@ -413,7 +413,7 @@ export class ScrapeLoop {
         if (!final) continue;
         series[n] = final;
         const ts = out.t[i];
-        const explicit = ts === ts && honorTs;
+        const explicit = honorTs && !Number.isNaN(ts);
         t[n] = explicit ? ts : appendTime;
         v[n] = out.v[i];
         n++;

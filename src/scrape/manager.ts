@@ -384,7 +384,9 @@ export class ScrapeManager {
           const k = `${metric}\xff${m.type}\xff${m.help}\xff${m.unit}`;
           if (seen.has(k)) continue;
           seen.add(k);
-          (out[metric] ??= []).push({ type: m.type, help: m.help, unit: m.unit });
+          const list = out[metric] ?? [];
+          list.push({ type: m.type, help: m.help, unit: m.unit });
+          out[metric] = list;
         }
       }
     }
