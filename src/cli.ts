@@ -1,34 +1,44 @@
 #!/usr/bin/env node
-// The `promshard` command. The server's flags follow Prometheus' names; subcommands come with their issues.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from './shared/package-root.js';
+// The `promshard` command: the server, with Prometheus' flag names (src/server/flags.ts).
+import { FlagError, helpText, parseFlags } from './server/flags.js';
+import { createLogger } from './server/log.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-const HELP = `usage: promshard [<flags>] [<command>]
-
-A Prometheus-compatible monitoring server: sharded TSDB, PromQL, scraping, remote write.
-
-Flags:
-  -h, --help                 Show this help.
-      --version              Show the version.
-`;
-
-function main(argv: string[]): number {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP);
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
+  } catch (e) {
+    if (e instanceof FlagError) {
+      process.stderr.write(`promshard: error: ${e.message}, try --help\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(helpText());
     return 0;
   }
-  if (argv.includes('--version')) {
-    process.stdout.write(`promshard, version ${version()} (node ${process.version})\n`);
+  const { run, version } = await import('./server/main.js');
+  if (parsed.kind === 'version') {
+    process.stdout.write(
+      `promshard, version ${version()}\n  node version:     ${process.version}\n  platform:         ${process.platform}/${process.arch}\n`,
+    );
     return 0;
   }
-  process.stderr.write(`promshard: unknown arguments: ${argv.join(' ')}\n`);
-  return 2;
+  const flags = parsed.flags;
+  const log = createLogger(flags.logLevel, flags.logFormat);
+  log.info('Starting promshard', { version: version(), node: process.version });
+  return run(flags, log);
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Worker threads and sockets are closed by now; exit even if a stray handle lingers.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (e: unknown) => {
+    process.stderr.write(`promshard: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
