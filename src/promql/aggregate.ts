@@ -165,30 +165,54 @@ function topBottomK(
   n: number,
 ): StepSeries[] {
   const top = op === 'topk';
-  // better(a, b): a ranks before b; NaN always ranks last.
-  const cmp = (a: number, b: number): number => {
-    const an = Number.isNaN(a);
-    const bn = Number.isNaN(b);
-    if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-    return top ? b - a : a - b;
+  /** a ranks strictly before b: larger for topk, smaller for bottomk; NaN always last. */
+  const before = (a: number, b: number): boolean => {
+    if (Number.isNaN(a)) return false;
+    if (Number.isNaN(b)) return true;
+    return top ? a > b : a < b;
   };
+  const sizes = new Int32Array(G);
+  for (let i = 0; i < series.length; i++) if (groupOf[i] >= 0) sizes[groupOf[i]]++;
   const outSeries: (StepSeries | null)[] = series.map(() => null);
-  // Order of the output at each step: group by group, best first (what an instant query returns).
-  const order: number[][] = [];
-  const members: number[][] = Array.from({ length: G }, () => []);
-  for (let i = 0; i < series.length; i++) if (groupOf[i] >= 0) members[groupOf[i]].push(i);
+  let lastOrder: number[] = [];
+  // Per group, the best k so far at this step, kept sorted (best first); equal values keep arrival order.
+  const best: Int32Array[] = [];
+  const cnt = new Int32Array(G);
   for (let k = 0; k < n; k++) {
     const kk = Math.trunc(param[k]);
-    const stepOrder: number[] = [];
     if (!(kk >= 1)) {
-      order.push(stepOrder);
+      lastOrder = [];
       continue;
     }
+    cnt.fill(0);
     for (let g = 0; g < G; g++) {
-      const present = members[g].filter((i) => series[i].has[k] !== 0);
-      present.sort((a, b) => cmp(series[a].v[k], series[b].v[k]));
-      const chosen = present.slice(0, kk);
-      for (const i of chosen) {
+      const cap = Math.min(kk, sizes[g]);
+      if (best[g] === undefined || best[g].length < cap) best[g] = new Int32Array(cap);
+    }
+    for (let i = 0; i < series.length; i++) {
+      const g = groupOf[i];
+      if (g < 0 || series[i].has[k] === 0) continue;
+      const x = series[i].v[k];
+      const b = best[g];
+      const cap = Math.min(kk, sizes[g]);
+      let c = cnt[g];
+      if (c === cap) {
+        if (!before(x, series[b[c - 1]].v[k])) continue;
+        c--; // drop the worst
+      }
+      let pos = c;
+      while (pos > 0 && before(x, series[b[pos - 1]].v[k])) {
+        b[pos] = b[pos - 1];
+        pos--;
+      }
+      b[pos] = i;
+      cnt[g] = c + 1;
+    }
+    const order: number[] = [];
+    for (let g = 0; g < G; g++) {
+      const b = best[g];
+      for (let j = 0; j < cnt[g]; j++) {
+        const i = b[j];
         let o = outSeries[i];
         if (o === null) {
           o = newStepSeries(series[i].labels, n);
@@ -196,12 +220,12 @@ function topBottomK(
         }
         o.has[k] = 1;
         o.v[k] = series[i].v[k];
-        stepOrder.push(i);
+        if (n === 1) order.push(i);
       }
     }
-    order.push(stepOrder);
+    lastOrder = order;
   }
-  if (n === 1) return order[0].map((i) => outSeries[i] as StepSeries);
+  if (n === 1) return lastOrder.map((i) => outSeries[i] as StepSeries);
   return outSeries.filter((s): s is StepSeries => s !== null);
 }
 

@@ -1,0 +1,290 @@
+// PromQL benchmark (issue 5): `sum by (job) (rate(x[5m]))` over 10k and 100k series as a 1h range query at
+// 15s step, and a 20-query mix, against Prometheus 2.42 loaded with the same data (remote write) in the same
+// run. Our side is measured twice: the engine in-process over the in-memory Queryable, and through
+// promshard's HTTP API (src/http buildApp, JSON rendering included) over the same store, which is what
+// Prometheus' figure includes too.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/run.js promql [--series 10000,100000] [--reps 7]
+//     [--mix-series 10000] [--skip-prom] [--skip-http]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import snappy from 'snappy';
+import { buildApp } from '../src/http/app.js';
+import { Engine } from '../src/promql/engine.js';
+import { encodeWriteRequest, type WriteSeries } from '../src/remote/write-encode.js';
+import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
+import type { Matcher } from '../src/shared/matchers.js';
+import { compileMatchers, matchLabels } from '../src/shared/matchers.js';
+import type { Queryable, SeriesData } from '../src/shared/storage.js';
+
+const STEP = 15_000;
+const MIN = 60_000;
+
+function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Gen {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** n counters x{job="job-<i%10>", instance="inst-<i>"} every 15s over [start, end]. */
+function generate(n: number, start: number, end: number): Gen[] {
+  const rand = rng(7);
+  const k = Math.floor((end - start) / STEP) + 1;
+  const out: Gen[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = new Float64Array(k);
+    const v = new Float64Array(k);
+    let x = Math.floor(rand() * 1000);
+    const rate = 1 + rand() * 20;
+    for (let j = 0; j < k; j++) {
+      t[j] = start + j * STEP;
+      x += Math.floor(rand() * rate * 15);
+      v[j] = x;
+    }
+    out.push({
+      labels: labelsFromObject({ __name__: 'x', job: `job-${i % 10}`, instance: `inst-${i}` }),
+      t,
+      v,
+    });
+  }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return out;
+}
+
+/** A read-only Queryable over generated columns; select returns views (no copies). */
+class StaticQueryable implements Queryable {
+  constructor(private readonly data: Gen[]) {}
+  private match(ms: readonly Matcher[]): Gen[] {
+    const c = compileMatchers(ms);
+    return this.data.filter((s) => matchLabels(c, s.labels));
+  }
+  async select(ms: readonly Matcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    const out: SeriesData[] = [];
+    for (const s of this.match(ms)) {
+      let lo = 0;
+      while (lo < s.t.length && s.t[lo] < mint) lo++;
+      let hi = lo;
+      while (hi < s.t.length && s.t[hi] <= maxt) hi++;
+      if (hi > lo) out.push({ labels: s.labels, t: s.t.subarray(lo, hi), v: s.v.subarray(lo, hi) });
+    }
+    return out;
+  }
+  async series(sets: readonly (readonly Matcher[])[]): Promise<Labels[]> {
+    return sets.flatMap((ms) => this.match(ms).map((s) => s.labels));
+  }
+  async labelNames(): Promise<string[]> {
+    return ['__name__', 'instance', 'job'];
+  }
+  async labelValues(name: string): Promise<string[]> {
+    return [...new Set(this.data.map((s) => s.labels.find((l) => l.name === name)?.value ?? ''))].sort();
+  }
+}
+
+const MIX = [
+  'sum by (job) (rate(x[5m]))',
+  'sum(rate(x[5m]))',
+  'avg by (job) (x)',
+  'max by (job) (irate(x[5m]))',
+  'topk(5, rate(x[5m]))',
+  'count by (job) (x)',
+  'sum by (job) (increase(x[10m]))',
+  'quantile by (job) (0.9, rate(x[5m]))',
+  'x{job="job-3"}',
+  'rate(x{job="job-1"}[5m])',
+  'sum by (job) (rate(x[5m])) / on(job) group_left count by (job) (x)',
+  'sum(x) / count(x)',
+  'max_over_time(x{job="job-2"}[10m])',
+  'avg_over_time(x{instance=~"inst-1.*"}[5m])',
+  'sum by (job) (delta(x[5m]))',
+  'x{job="job-4"} > 1000',
+  'deriv(x{job="job-5"}[10m])',
+  'sum by (job) (rate(x[5m])) > bool 1',
+  'max_over_time(sum by (job) (rate(x[1m]))[10m:1m])',
+  'count(x > 100)',
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function time(reps: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Prom {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startProm(): Promise<Prom> {
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-bench-prom-'));
+  writeFileSync(join(dir, 'p.yml'), 'global:\n  scrape_interval: 1h\n');
+  const port = await freePort();
+  const proc = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'p.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes the data in time order (5-minute windows, 5,000 series a request), as Prometheus' head wants it. */
+async function remoteWrite(url: string, data: Gen[], start: number, end: number): Promise<void> {
+  const window = 5 * MIN;
+  for (let w = start; w <= end; w += window) {
+    for (let i = 0; i < data.length; i += 5000) {
+      const batch: WriteSeries[] = [];
+      for (const s of data.slice(i, i + 5000)) {
+        const a = Math.max(0, Math.ceil((w - s.t[0]) / STEP));
+        const b = Math.min(s.t.length, Math.ceil((w + window - s.t[0]) / STEP));
+        if (b > a) batch.push({ labels: s.labels, t: s.t, v: s.v, start: a, end: b });
+      }
+      const body = snappy.compressSync(Buffer.from(encodeWriteRequest(batch)));
+      const res = await fetch(`${url}/api/v1/write`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+        body,
+      });
+      if (res.status !== 204) throw new Error(`remote write: ${res.status} ${await res.text()}`);
+    }
+  }
+}
+
+async function httpRange(url: string, q: string, start: number, end: number, step: number): Promise<number> {
+  const res = await fetch(`${url}/api/v1/query_range`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      query: q,
+      start: String(start / 1000),
+      end: String(end / 1000),
+      step: String(step / 1000),
+    }).toString(),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${q}: ${res.status} ${text.slice(0, 200)}`);
+  return text.length;
+}
+
+function havePrometheus(): boolean {
+  try {
+    execFileSync('which', ['prometheus'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export default async function run(args: string[]): Promise<void> {
+  const sizes = arg(args, 'series', '10000,100000').split(',').map(Number);
+  const reps = Number(arg(args, 'reps', '7'));
+  const mixSeries = Number(arg(args, 'mix-series', '10000'));
+  const withProm = !args.includes('--skip-prom') && havePrometheus();
+  const withHttp = !args.includes('--skip-http');
+  if (!withProm) console.log('prometheus: not compared (--skip-prom or not on PATH)');
+  // Whole minutes; the data starts 5m before the queried hour so rate(x[5m]) has a full window at the start.
+  const end = Math.floor(Date.now() / MIN) * MIN - MIN;
+  const qStart = end - 60 * MIN;
+  const dStart = qStart - 6 * MIN;
+  console.log(`node ${process.version}; range ${new Date(qStart).toISOString()} + 1h, step 15s (241 steps)`);
+  for (const n of sizes) {
+    const t0 = performance.now();
+    const data = generate(n, dStart, end);
+    const store = new StaticQueryable(data);
+    const engine = new Engine(store);
+    console.log(
+      `\n== ${n} series, ${(n * data[0].t.length) / 1e6}M samples (generated in ${(performance.now() - t0).toFixed(0)} ms)`,
+    );
+    let prom: Prom | null = null;
+    let app: Awaited<ReturnType<typeof buildApp>> | null = null;
+    let ourUrl = '';
+    try {
+      if (withProm) {
+        prom = await startProm();
+        const t1 = performance.now();
+        await remoteWrite(prom.url, data, dStart, end);
+        console.log(`prometheus loaded by remote write in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      }
+      if (withHttp) {
+        app = buildApp({ queryable: store, engine });
+        ourUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+      }
+      const queries = n === mixSeries ? MIX : MIX.slice(0, 1);
+      console.log('query | promshard engine ms | promshard HTTP ms | prometheus HTTP ms | HTTP ratio');
+      for (const q of queries) {
+        const ours = await time(reps, () => engine.rangeQuery(q, qStart, end, STEP));
+        const stats = engine.lastStats;
+        const ourHttp = app ? await time(reps, () => httpRange(ourUrl, q, qStart, end, STEP)) : Number.NaN;
+        const theirs = prom
+          ? await time(reps, () => httpRange((prom as Prom).url, q, qStart, end, STEP))
+          : Number.NaN;
+        console.log(
+          `${q} | ${ours.toFixed(1)} | ${ourHttp.toFixed(1)} | ${theirs.toFixed(1)} | ${(ourHttp / theirs).toFixed(2)}` +
+            (stats ? ` (fetch ${stats.fetchMs.toFixed(1)} ms, eval ${stats.evalMs.toFixed(1)} ms)` : ''),
+        );
+      }
+    } finally {
+      await app?.close();
+      await prom?.stop();
+    }
+  }
+}
