@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
+import type { TargetsProvider } from '../src/http/providers.js';
 import { ScrapeManager } from '../src/scrape/manager.js';
 import { scrapeOffset } from '../src/scrape/target.js';
 import {
@@ -85,6 +86,9 @@ describe('scrape manager', () => {
     );
     const app = new MemoryAppendable();
     const m = new ScrapeManager(app, { hostname: 'promshard-host' });
+    // The HTTP API's provider interface is implemented as is (checked by the type checker).
+    const provider: TargetsProvider = m;
+    void provider;
     await m.applyConfig(
       parseConfig(`
 scrape_configs:
@@ -123,9 +127,17 @@ scrape_configs:
       expect(ft.labels).toEqual({ instance: `127.0.0.1:${port}`, job: 'files', team: 'a', m_filepath: sd });
       expect(ft.discoveredLabels.__meta_filepath).toBe(sd);
       expect(app.find('__name__="filea_metric"', 'm_filepath=')).toHaveLength(1);
-      expect(m.targetMetadata().find((x) => x.metric === 'static_metric')).toMatchObject({
+      expect(m.metadataList().find((x) => x.metric === 'static_metric')).toMatchObject({
         type: 'gauge',
         target: { job: 'static' },
+      });
+      const tm = m
+        .targetMetadata()
+        .find((x) => x.target.some((l) => l.name === 'job' && l.value === 'static'))!;
+      expect(tm.metadata).toEqual([{ metric: 'static_metric', type: 'gauge', help: '', unit: '' }]);
+      expect(m.activeTargets().find((t) => t.scrapePool === 'static')).toMatchObject({
+        scrapeIntervalSeconds: 0.2,
+        health: 'up',
       });
       expect(m.metadata().filea_metric).toEqual([{ type: 'gauge', help: '', unit: '' }]);
 

@@ -13,6 +13,7 @@ import { Agent, type Dispatcher, interceptors } from 'undici';
 import { loadConfigFile } from '../config/load.js';
 import type { Config, ScrapeConfig, TargetGroup } from '../config/types.js';
 import type { Appendable } from '../shared/ingest.js';
+import type { Labels } from '../shared/labels.js';
 import { FileSD } from './file-sd.js';
 import { type Health, type LoopHandover, ScrapeLoop } from './loop.js';
 import type { MetricMetadata } from './series-cache.js';
@@ -360,8 +361,8 @@ export class ScrapeManager {
     return { activeTargets, droppedTargets };
   }
 
-  /** The data of /api/v1/targets/metadata. */
-  targetMetadata(): TargetMetadataInfo[] {
+  /** Every metric family of every active target, flattened. */
+  metadataList(): TargetMetadataInfo[] {
     const out: TargetMetadataInfo[] = [];
     for (const pool of this.pools.values()) {
       for (const loop of pool.loops.values()) {
@@ -369,6 +370,71 @@ export class ScrapeManager {
         for (const [metric, m] of loop.cache.metadata) {
           out.push({ target, metric, type: m.type, help: m.help, unit: m.unit });
         }
+      }
+    }
+    return out;
+  }
+
+  // --- The TargetsProvider surface of src/http/providers.ts (structural: scraping does not import HTTP). ---
+
+  activeTargets(): {
+    discoveredLabels: Record<string, string>;
+    labels: Record<string, string>;
+    scrapePool: string;
+    scrapeUrl: string;
+    globalUrl: string;
+    lastError: string;
+    lastScrape: number;
+    lastScrapeDurationSeconds: number;
+    health: Health;
+    scrapeIntervalSeconds: number;
+    scrapeTimeoutSeconds: number;
+  }[] {
+    const intervals = new Map<string, [number, number]>();
+    for (const pool of this.pools.values()) {
+      for (const loop of pool.loops.values())
+        intervals.set(loop.target.url + pool.name, [loop.target.interval, loop.target.timeout]);
+    }
+    return this.targets().activeTargets.map((t) => {
+      const [iv, to] = intervals.get(t.scrapeUrl + t.scrapePool) ?? [0, 0];
+      return {
+        discoveredLabels: t.discoveredLabels,
+        labels: t.labels,
+        scrapePool: t.scrapePool,
+        scrapeUrl: t.scrapeUrl,
+        globalUrl: t.globalUrl,
+        lastError: t.lastError,
+        lastScrape: t.lastScrape,
+        lastScrapeDurationSeconds: t.lastScrapeDuration,
+        health: t.health,
+        scrapeIntervalSeconds: iv / 1000,
+        scrapeTimeoutSeconds: to / 1000,
+      };
+    });
+  }
+
+  droppedTargets(): DroppedTargetInfo[] {
+    return this.targets().droppedTargets;
+  }
+
+  /** Per active target (its labels as a sorted Label list), the metric families it exposed. */
+  targetMetadata(): {
+    target: Labels;
+    metadata: { metric: string; type: string; help: string; unit: string }[];
+  }[] {
+    const out: {
+      target: Labels;
+      metadata: { metric: string; type: string; help: string; unit: string }[];
+    }[] = [];
+    for (const pool of this.pools.values()) {
+      for (const loop of pool.loops.values()) {
+        const tl = loop.target.labels;
+        const target: { name: string; value: string }[] = [];
+        for (let i = 0; i < tl.length; i += 2) target.push({ name: tl[i], value: tl[i + 1] });
+        const metadata: { metric: string; type: string; help: string; unit: string }[] = [];
+        for (const [metric, m] of loop.cache.metadata)
+          metadata.push({ metric, type: m.type, help: m.help, unit: m.unit });
+        out.push({ target, metadata });
       }
     }
     return out;
