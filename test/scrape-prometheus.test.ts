@@ -246,3 +246,50 @@ function withoutName(m: Record<string, string>): Record<string, string> {
   delete o.__name__;
   return o;
 }
+
+const haveNodeExporter =
+  spawnSync('prometheus-node-exporter', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!haveNodeExporter)
+  console.log('skipping the node_exporter test: prometheus-node-exporter is not on PATH');
+
+describe.skipIf(!haveNodeExporter)('a real node_exporter', () => {
+  it('is scraped without errors, twice, the second time from the cache', async () => {
+    const port = await freePort();
+    const ne = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
+    const app = new SeriesSet();
+    const m = new ScrapeManager(app);
+    try {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/metrics`)).ok) break;
+        } catch {
+          // not up yet
+        }
+        if (Date.now() > deadline) throw new Error('node_exporter did not start');
+        await sleep(100);
+      }
+      await m.applyConfig(
+        parseConfig(`scrape_configs:
+  - job_name: node
+    scrape_interval: 1s
+    static_configs: [{targets: ['127.0.0.1:${port}']}]
+`),
+      );
+      const loop = () => m.loops()[0];
+      const end = Date.now() + 15_000;
+      while ((loop()?.stats.scrapes ?? 0) < 2 && Date.now() < end) await sleep(100);
+      expect(loop().stats.scrapes).toBeGreaterThanOrEqual(2);
+      expect(loop().lastError).toBe('');
+      expect(loop().health).toBe('up');
+      expect(loop().stats.failed).toBe(0);
+      expect(app.keys.size).toBeGreaterThan(200);
+      expect(loop().cache.metadata.get('node_cpu_seconds_total')?.type).toBe('counter');
+    } finally {
+      await m.stop();
+      ne.kill('SIGTERM');
+    }
+  });
+});
