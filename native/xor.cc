@@ -12,51 +12,115 @@ inline void storeBe64(uint8_t* p, uint64_t w) {
   std::memcpy(p, &w, 8);
 }
 
-// Writes the low n bits of value (n in [1, 57], value < 2^n) at bit position *bitLen of stream. The bits
-// after them within the stored word are written as zero.
-inline void writeBits(uint8_t* stream, uint32_t* bitLen, uint64_t value, unsigned n) {
-  const size_t i = *bitLen >> 3;
-  const unsigned off = *bitLen & 7;
-  uint64_t w = off == 0 ? 0 : (static_cast<uint64_t>(stream[i]) << 56) & ~(~uint64_t{0} >> off);
-  w |= value << (64 - off - n);
-  storeBe64(stream + i, w);
-  *bitLen += n;
-}
+// Writes bits MSB first. The partial last byte lives in a register (acc, nacc bits, MSB-aligned) and
+// every put stores the whole 64-bit accumulator, so memory always holds the stream written so far with
+// zeros after it, and no put waits on reloading a byte it has just stored.
+struct BitWriter {
+  uint8_t* stream;
+  uint8_t* out;   // the byte holding the first accumulator bit
+  uint64_t acc;   // pending bits, MSB-aligned; the rest zero
+  unsigned nacc;  // 0..7 between puts
 
-// n in [1, 64]; value < 2^n.
-inline void writeWide(uint8_t* stream, uint32_t* bitLen, uint64_t value, unsigned n) {
-  if (n <= 56) {
-    writeBits(stream, bitLen, value, n);
-    return;
+  BitWriter(uint8_t* s, uint32_t bitLen) : stream(s), out(s + (bitLen >> 3)), nacc(bitLen & 7) {
+    acc = nacc == 0 ? 0 : (static_cast<uint64_t>(*out) << 56) & ~(~uint64_t{0} >> nacc);
   }
-  writeBits(stream, bitLen, value >> 32, n - 32);
-  writeBits(stream, bitLen, value & 0xffffffffu, 32);
-}
+  uint32_t bitLen() const { return static_cast<uint32_t>((out - stream) * 8 + nacc); }
+
+  // n in [1, 56]; value < 2^n.
+  inline __attribute__((always_inline)) void put(uint64_t value, unsigned n) {
+    acc |= (value << (64 - n)) >> nacc;
+    nacc += n;
+    storeBe64(out, acc);
+    out += nacc >> 3;
+    acc <<= nacc & ~7u;
+    nacc &= 7;
+  }
+  // n in [1, 64]; value < 2^n.
+  inline __attribute__((always_inline)) void putWide(uint64_t value, unsigned n) {
+    if (n <= 56) [[likely]] {
+      put(value, n);
+      return;
+    }
+    put(value >> 32, n - 32);
+    put(value & 0xffffffffu, 32);
+  }
+};
 
 inline bool bitRange(int64_t x, unsigned nbits) {
   return -((int64_t{1} << (nbits - 1)) - 1) <= x && x <= (int64_t{1} << (nbits - 1));
 }
 
-inline void writeValue(XorState& s, uint8_t* stream, uint64_t vbits) {
+inline __attribute__((always_inline)) void writeValue(XorState& s, BitWriter& w, uint64_t vbits) {
   const uint64_t delta = vbits ^ s.vbits;
   if (delta == 0) {
-    writeBits(stream, &s.bitLen, 0, 1);
+    w.put(0, 1);
     return;
   }
   unsigned leading = static_cast<unsigned>(std::countl_zero(delta));
   const unsigned trailing = static_cast<unsigned>(std::countr_zero(delta));
-  if (leading >= 32) leading = 31;  // the window's leading count has 5 bits
+  if (leading >= 32) leading = 31;
   if (s.leading != 0xff && leading >= s.leading && trailing >= s.trailing) {
-    writeBits(stream, &s.bitLen, 0b10, 2);
-    writeWide(stream, &s.bitLen, delta >> s.trailing, 64 - s.leading - s.trailing);
+    const unsigned sig = 64 - s.leading - s.trailing;
+    if (sig <= 54) {
+      w.put((uint64_t{0b10} << sig) | (delta >> s.trailing), sig + 2);
+    } else {
+      w.put(0b10, 2);
+      w.putWide(delta >> s.trailing, sig);
+    }
     return;
   }
   s.leading = static_cast<uint8_t>(leading);
   s.trailing = static_cast<uint8_t>(trailing);
   const unsigned sigbits = 64 - leading - trailing;
-  // 0b11, 5 bits leading, 6 bits significant bits (64 written as 0): 13 bits in one go.
-  writeBits(stream, &s.bitLen, (uint64_t{0b11} << 11) | (uint64_t{leading} << 6) | (sigbits & 63), 13);
-  writeWide(stream, &s.bitLen, delta >> trailing, sigbits);
+  const uint64_t header = (uint64_t{0b11} << 11) | (uint64_t{leading} << 6) | (sigbits & 63);
+  if (sigbits <= 43) {
+    w.put((header << sigbits) | (delta >> trailing), 13 + sigbits);
+  } else {
+    w.put(header, 13);
+    w.putWide(delta >> trailing, sigbits);
+  }
+}
+
+inline __attribute__((always_inline)) void appendOne(XorState& s, BitWriter& w, int64_t t, uint64_t vbits) {
+  uint64_t tDelta = 0;
+  if (s.count >= 2) [[likely]] {
+    tDelta = static_cast<uint64_t>(t) - static_cast<uint64_t>(s.t);
+    const int64_t dod = static_cast<int64_t>(tDelta - s.tDelta);
+    const uint64_t ud = static_cast<uint64_t>(dod);
+    if (dod == 0) {
+      w.put(0, 1);
+    } else if (bitRange(dod, 14)) {
+      w.put((uint64_t{0b10} << 14) | (ud & 0x3fff), 16);
+    } else if (bitRange(dod, 17)) {
+      w.put((uint64_t{0b110} << 17) | (ud & 0x1ffff), 20);
+    } else if (bitRange(dod, 20)) {
+      w.put((uint64_t{0b1110} << 20) | (ud & 0xfffff), 24);
+    } else {
+      w.put(0b1111, 4);
+      w.putWide(ud, 64);
+    }
+    writeValue(s, w, vbits);
+  } else if (s.count == 0) {
+    uint8_t tmp[kMaxVarintLen64];
+    const size_t k = putVarint(tmp, t);
+    for (size_t j = 0; j < k; j++) w.put(tmp[j], 8);
+    w.putWide(vbits, 64);
+  } else {
+    tDelta = static_cast<uint64_t>(t) - static_cast<uint64_t>(s.t);
+    uint8_t tmp[kMaxVarintLen64];
+    const size_t k = putUvarint(tmp, tDelta);
+    for (size_t j = 0; j < k; j++) w.put(tmp[j], 8);
+    writeValue(s, w, vbits);
+  }
+  s.t = t;
+  s.vbits = vbits;
+  s.tDelta = tDelta;
+  s.count++;
+}
+
+inline void writeHeader(const XorState& s, uint8_t* chunk) {
+  chunk[0] = static_cast<uint8_t>(s.count >> 8);
+  chunk[1] = static_cast<uint8_t>(s.count);
 }
 
 }  // namespace
@@ -67,45 +131,23 @@ void xorInit(XorState& s, std::vector<uint8_t>& buf) {
 }
 
 void xorAppendRaw(XorState& s, uint8_t* chunk, int64_t t, double v) {
-  uint8_t* stream = chunk + 2;
   uint64_t vbits;
   std::memcpy(&vbits, &v, 8);
-  uint64_t tDelta = 0;
-  if (s.count == 0) {
-    uint8_t tmp[kMaxVarintLen64];
-    const size_t k = putVarint(tmp, t);
-    for (size_t j = 0; j < k; j++) writeBits(stream, &s.bitLen, tmp[j], 8);
-    writeWide(stream, &s.bitLen, vbits, 64);
-  } else if (s.count == 1) {
-    tDelta = static_cast<uint64_t>(t) - static_cast<uint64_t>(s.t);
-    uint8_t tmp[kMaxVarintLen64];
-    const size_t k = putUvarint(tmp, tDelta);
-    for (size_t j = 0; j < k; j++) writeBits(stream, &s.bitLen, tmp[j], 8);
-    writeValue(s, stream, vbits);
-  } else {
-    tDelta = static_cast<uint64_t>(t) - static_cast<uint64_t>(s.t);
-    const int64_t dod = static_cast<int64_t>(tDelta - s.tDelta);
-    const uint64_t ud = static_cast<uint64_t>(dod);
-    if (dod == 0) {
-      writeBits(stream, &s.bitLen, 0, 1);
-    } else if (bitRange(dod, 14)) {
-      writeBits(stream, &s.bitLen, (uint64_t{0b10} << 14) | (ud & 0x3fff), 16);
-    } else if (bitRange(dod, 17)) {
-      writeBits(stream, &s.bitLen, (uint64_t{0b110} << 17) | (ud & 0x1ffff), 20);
-    } else if (bitRange(dod, 20)) {
-      writeBits(stream, &s.bitLen, (uint64_t{0b1110} << 20) | (ud & 0xfffff), 24);
-    } else {
-      writeBits(stream, &s.bitLen, 0b1111, 4);
-      writeWide(stream, &s.bitLen, ud, 64);
-    }
-    writeValue(s, stream, vbits);
+  BitWriter w(chunk + 2, s.bitLen);
+  appendOne(s, w, t, vbits);
+  s.bitLen = w.bitLen();
+  writeHeader(s, chunk);
+}
+
+void xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const double* v, size_t n) {
+  BitWriter w(chunk + 2, s.bitLen);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t vbits;
+    std::memcpy(&vbits, &v[i], 8);
+    appendOne(s, w, static_cast<int64_t>(t[i]), vbits);
   }
-  s.t = t;
-  s.vbits = vbits;
-  s.tDelta = tDelta;
-  s.count++;
-  chunk[0] = static_cast<uint8_t>(s.count >> 8);
-  chunk[1] = static_cast<uint8_t>(s.count);
+  s.bitLen = w.bitLen();
+  writeHeader(s, chunk);
 }
 
 bool xorAppend(XorState& s, std::vector<uint8_t>& buf, int64_t t, double v) {

@@ -49,11 +49,20 @@ inline void xorInitState(XorState& s) {
 // s.count < kXorMaxSamples first. Bytes past the new length that the writer touched are left zero.
 void xorAppendRaw(XorState& s, uint8_t* chunk, int64_t t, double v);
 
+// Appends n samples whose timestamps are integral doubles (int64 milliseconds within +-2^53, checked by
+// the caller), as they come from JavaScript. The chunk must have xorChunkLength(s) + 20 * n +
+// kXorAppendSlack writable bytes, and s.count + n <= kXorMaxSamples.
+void xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const double* v, size_t n);
+
 // Appends one sample to a chunk kept in a vector (resized to the exact chunk length afterwards).
 // Returns false, changing nothing, when the chunk already holds kXorMaxSamples samples.
 bool xorAppend(XorState& s, std::vector<uint8_t>& buf, int64_t t, double v);
 
 namespace xordetail {
+
+// The decoder's helpers must inline into each instantiation of xorDecode: measured 30% slower when GCC
+// declined to inline them into the addon's three decode loops.
+#define PROMSHARD_ALWAYS_INLINE inline __attribute__((always_inline))
 
 inline uint64_t loadBe64(const uint8_t* p) {
   uint64_t w;
@@ -64,40 +73,80 @@ inline uint64_t loadBe64(const uint8_t* p) {
   return w;
 }
 
-// Reads bits MSB first from [data, data+n); bits past the end read as zero, and the caller checks
-// overrun() once per sample (a sample reads at most 150 bits, so pos cannot run away).
+// A bit reader over [data, data+n) with a 64-bit register buffer: `buf` holds `cnt` valid bits,
+// MSB-aligned, the rest zero. Refills load 8 bytes at once while they are inside the input and byte by
+// byte (zeros past the end) near it, so reads never touch memory outside [data, data+n). Reading past
+// the end yields zeros; the decoder checks overrun() once per sample (a sample reads at most 150 bits).
 struct BitReader {
   const uint8_t* data;
   size_t n;
-  uint64_t pos;  // in bits
+  size_t idx;  // next byte to load
+  uint64_t buf;
+  unsigned cnt;
 
-  // The next 64 bits at pos, zero-filled past the end; at least 57 of them are real stream bits when
-  // pos is inside the stream.
-  inline uint64_t window() const {
-    const size_t i = static_cast<size_t>(pos >> 3);
-    uint64_t w;
-    if (i + 8 <= n) [[likely]] {
-      w = loadBe64(data + i);
+  // Afterwards cnt >= 56.
+  PROMSHARD_ALWAYS_INLINE void refill() {
+    if (idx + 8 <= n) [[likely]] {
+      buf |= loadBe64(data + idx) >> cnt;
+      idx += (63 - cnt) >> 3;
+      cnt |= 56;
     } else {
-      w = 0;
-      for (size_t k = 0; k < 8; k++) w = (w << 8) | (i + k < n ? data[i + k] : 0);
+      while (cnt <= 56) {
+        const uint64_t b = idx < n ? data[idx] : 0;
+        buf |= b << (56 - cnt);
+        idx++;
+        cnt += 8;
+      }
     }
-    return w << (pos & 7);
   }
-  // k in [1, 57].
-  inline uint64_t read(unsigned k) {
-    const uint64_t r = window() >> (64 - k);
-    pos += k;
+  PROMSHARD_ALWAYS_INLINE void skip(unsigned k) {  // k <= cnt, k < 64
+    buf <<= k;
+    cnt -= k;
+  }
+  PROMSHARD_ALWAYS_INLINE uint64_t take(unsigned k) {  // k in [1, 56], k <= cnt
+    const uint64_t r = buf >> (64 - k);
+    buf <<= k;
+    cnt -= k;
     return r;
   }
-  // k in [1, 64].
-  inline uint64_t readWide(unsigned k) {
-    if (k <= 56) return read(k);
-    const uint64_t hi = read(32);
-    return (hi << (k - 32)) | read(k - 32);
-  }
-  inline bool overrun() const { return pos > static_cast<uint64_t>(n) * 8; }
+  // Bits consumed so far, against the input's length in bits.
+  PROMSHARD_ALWAYS_INLINE bool overrun() const { return idx * 8 - cnt > static_cast<uint64_t>(n) * 8; }
 };
+
+// Decodes one value (XOR against the previous): 0 = unchanged, 10 = XOR in the previous window,
+// 11 = new window (5 bits leading zeros, 6 bits significant bits, 0 meaning 64). Needs br.cnt >= 32.
+// Branchy on purpose: measured faster than a branch-free variant on counters and gauges.
+PROMSHARD_ALWAYS_INLINE bool readValue(BitReader& br, uint64_t& vbits, unsigned& leading,
+                                       unsigned& trailing) {
+  if (!(br.buf >> 63)) {
+    br.skip(1);
+    return true;
+  }
+  unsigned mbits;
+  if (!((br.buf >> 62) & 1)) {
+    br.skip(2);
+    mbits = 64 - leading - trailing;
+  } else {
+    const unsigned l = static_cast<unsigned>((br.buf >> 57) & 31);
+    mbits = static_cast<unsigned>((br.buf >> 51) & 63);
+    br.skip(13);
+    if (mbits == 0) mbits = 64;
+    if (l + mbits > 64) return false;
+    leading = l;
+    trailing = 64 - l - mbits;
+  }
+  if (mbits > br.cnt) br.refill();
+  uint64_t payload;
+  if (mbits <= 56) [[likely]] {
+    payload = br.take(mbits);
+  } else {
+    const uint64_t hi = br.take(mbits - 32);
+    br.refill();
+    payload = (hi << 32) | br.take(32);
+  }
+  vbits ^= payload << trailing;
+  return true;
+}
 
 }  // namespace xordetail
 
@@ -106,12 +155,14 @@ struct BitReader {
 // sink stay valid. Bytes after the last sample are ignored, as Prometheus does.
 template <class Sink>
 const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
+  using xordetail::BitReader;
   if (len < 2) return "XOR chunk shorter than its 2-byte header";
   const uint32_t count = (static_cast<uint32_t>(chunk[0]) << 8) | chunk[1];
   if (count == 0) return nullptr;
   const uint8_t* data = chunk + 2;
   const size_t n = len - 2;
 
+  // The first sample and the second timestamp are byte aligned: varint t, 64-bit value, uvarint delta.
   size_t bytePos = 0;
   int64_t t;
   if (readVarint(data, n, &bytePos, &t) != VarintStatus::kOk) return "XOR chunk: bad first timestamp varint";
@@ -120,70 +171,61 @@ const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
   bytePos += 8;
   sink(t, vbits);
   if (count == 1) return nullptr;
-
   uint64_t tDelta;
   if (readUvarint(data, n, &bytePos, &tDelta) != VarintStatus::kOk) {
     return "XOR chunk: bad second timestamp delta uvarint";
   }
   t = static_cast<int64_t>(static_cast<uint64_t>(t) + tDelta);
 
-  xordetail::BitReader br{data, n, static_cast<uint64_t>(bytePos) * 8};
+  constexpr const char* kWide = "XOR chunk: value window wider than 64 bits";
+  constexpr const char* kShort = "XOR chunk truncated: fewer samples than its header count";
+  BitReader br{data, n, bytePos, 0, 0};
   unsigned leading = 0;
   unsigned trailing = 0;
-  for (uint32_t i = 1;; i++) {
-    if (i > 1) {
-      const uint64_t w = br.window();
+  br.refill();
+  if (!xordetail::readValue(br, vbits, leading, trailing)) return kWide;
+  if (br.overrun()) return kShort;
+  sink(t, vbits);
+
+  for (uint32_t i = 2; i < count; i++) {
+    if (br.cnt < 56) br.refill();
+    // Delta of delta: 0, 10+14 bits, 110+17, 1110+20, 1111+64; signed, in [-(2^(n-1)-1), 2^(n-1)].
+    if (!(br.buf >> 63)) [[likely]] {
+      br.skip(1);
+    } else {
       int64_t dod;
-      if (!(w >> 63)) [[likely]] {
-        br.pos += 1;
-        dod = 0;
-      } else if (!((w >> 62) & 1)) {
-        int64_t b = static_cast<int64_t>((w >> (64 - 2 - 14)) & 0x3fff);
+      if (!((br.buf >> 62) & 1)) {
+        int64_t b = static_cast<int64_t>((br.buf >> (64 - 16)) & 0x3fff);
         if (b > (1 << 13)) b -= 1 << 14;
         dod = b;
-        br.pos += 16;
-      } else if (!((w >> 61) & 1)) {
-        int64_t b = static_cast<int64_t>((w >> (64 - 3 - 17)) & 0x1ffff);
+        br.skip(16);
+      } else if (!((br.buf >> 61) & 1)) {
+        int64_t b = static_cast<int64_t>((br.buf >> (64 - 20)) & 0x1ffff);
         if (b > (1 << 16)) b -= 1 << 17;
         dod = b;
-        br.pos += 20;
-      } else if (!((w >> 60) & 1)) {
-        int64_t b = static_cast<int64_t>((w >> (64 - 4 - 20)) & 0xfffff);
+        br.skip(20);
+      } else if (!((br.buf >> 60) & 1)) {
+        int64_t b = static_cast<int64_t>((br.buf >> (64 - 24)) & 0xfffff);
         if (b > (1 << 19)) b -= 1 << 20;
         dod = b;
-        br.pos += 24;
+        br.skip(24);
       } else {
-        br.pos += 4;
-        dod = static_cast<int64_t>(br.readWide(64));
+        br.skip(4);
+        br.refill();
+        const uint64_t hi = br.take(32);
+        br.refill();
+        dod = static_cast<int64_t>((hi << 32) | br.take(32));
+        br.refill();
       }
       tDelta += static_cast<uint64_t>(dod);
-      t = static_cast<int64_t>(static_cast<uint64_t>(t) + tDelta);
     }
-    // The value: 0 = unchanged, 10 = XOR in the previous window, 11 = new window (5 bits leading zeros,
-    // 6 bits significant bits, 0 meaning 64).
-    const uint64_t w = br.window();
-    if (w >> 63) {
-      unsigned mbits;
-      if (!((w >> 62) & 1)) {
-        br.pos += 2;
-        mbits = 64 - leading - trailing;
-      } else {
-        leading = static_cast<unsigned>((w >> 57) & 31);
-        mbits = static_cast<unsigned>((w >> 51) & 63);
-        br.pos += 13;
-        if (mbits == 0) mbits = 64;
-        if (leading + mbits > 64) return "XOR chunk: value window wider than 64 bits";
-        trailing = 64 - leading - mbits;
-      }
-      vbits ^= br.readWide(mbits) << trailing;
-    } else {
-      br.pos += 1;
-    }
+    t = static_cast<int64_t>(static_cast<uint64_t>(t) + tDelta);
+    if (!xordetail::readValue(br, vbits, leading, trailing)) return kWide;
     if (br.overrun()) [[unlikely]]
-      return "XOR chunk truncated: fewer samples than its header count";
+      return kShort;
     sink(t, vbits);
-    if (i + 1 == count) return nullptr;
   }
+  return nullptr;
 }
 
 // The sample count from the header (0 for a buffer shorter than the header).

@@ -2,6 +2,7 @@
 // up to 2^53), values as Float64Array with their bits kept (stale-marker NaN payloads, -0).
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,14 +61,22 @@ Napi::Value XorEncode(const Napi::CallbackInfo& info) {
   const size_t n = end - start;
   if (n > kXorMaxSamples) return js::throwRangeError(env, "xorEncode: a chunk holds at most 65535 samples");
   if (!checkTimestamps(env, "xorEncode", t.data, start, end)) return env.Undefined();
-  std::vector<uint8_t> buf(2 + n * 20 + kXorAppendSlack);
+  // The encoder writes every byte it later reads, so the scratch buffer needs no initialisation.
+  const size_t need = 2 + n * 20 + kXorAppendSlack;
+  uint8_t stackBuf[4096];
+  std::unique_ptr<uint8_t[]> heapBuf;
+  uint8_t* buf = stackBuf;
+  if (need > sizeof stackBuf) {
+    heapBuf.reset(new uint8_t[need]);
+    buf = heapBuf.get();
+  }
   XorState s;
   xorInitState(s);
-  for (size_t i = start; i < end; i++)
-    xorAppendRaw(s, buf.data(), static_cast<int64_t>(t.data[i]), v.data[i]);
+  buf[0] = buf[1] = 0;
+  if (n > 0) xorAppendBatchMillis(s, buf, t.data + start, v.data + start, n);
   const size_t len = xorChunkLength(s);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, len);
-  std::memcpy(out.Data(), buf.data(), len);
+  std::memcpy(out.Data(), buf, len);
   return out;
 }
 
@@ -114,19 +123,39 @@ Napi::Value XorDecode(const Napi::CallbackInfo& info) {
 int64_t decodeInto(Napi::Env env, const char* fn, const uint8_t* chunk, size_t len, double mint, double maxt,
                    double* outT, double* outV, size_t at, size_t cap) {
   size_t n = at;
+  const char* err;
   bool overflow = false;
-  const char* err = xorDecode(chunk, len, [&](int64_t ts, uint64_t vbits) {
-    const double td = static_cast<double>(ts);
-    if (td >= mint && td <= maxt) {
-      if (n < cap) [[likely]] {
-        outT[n] = td;
+  if (cap - at >= xorPlausibleCount(chunk, len)) {
+    // Room for every sample the chunk can hold: no capacity check per sample, and the window filter is
+    // branch-free (each sample is written, and kept by advancing n only when inside the window).
+    if (mint == -kInf && maxt == kInf) {
+      err = xorDecode(chunk, len, [&](int64_t ts, uint64_t vbits) {
+        outT[n] = static_cast<double>(ts);
         outV[n] = bitsToDouble(vbits);
         n++;
-      } else {
-        overflow = true;
-      }
+      });
+    } else {
+      err = xorDecode(chunk, len, [&](int64_t ts, uint64_t vbits) {
+        const double td = static_cast<double>(ts);
+        outT[n] = td;
+        outV[n] = bitsToDouble(vbits);
+        n += (td >= mint) & (td <= maxt);
+      });
     }
-  });
+  } else {
+    err = xorDecode(chunk, len, [&](int64_t ts, uint64_t vbits) {
+      const double td = static_cast<double>(ts);
+      if (td >= mint && td <= maxt) {
+        if (n < cap) {
+          outT[n] = td;
+          outV[n] = bitsToDouble(vbits);
+          n++;
+        } else {
+          overflow = true;
+        }
+      }
+    });
+  }
   if (err != nullptr) {
     js::throwError(env, std::string(fn) + ": " + err);
     return -1;
@@ -269,8 +298,7 @@ class XorAppender : public Napi::ObjectWrap<XorAppender> {
     if (state_.count == 0) mint_ = static_cast<int64_t>(t.data[start]);
     buf_.resize(xorChunkLength(state_) + n * 20 + kXorAppendSlack);
     uint8_t* chunk = buf_.data();
-    for (size_t i = start; i < end; i++)
-      xorAppendRaw(state_, chunk, static_cast<int64_t>(t.data[i]), v.data[i]);
+    xorAppendBatchMillis(state_, chunk, t.data + start, v.data + start, n);
     buf_.resize(xorChunkLength(state_));
     return Napi::Number::New(env, state_.count);
   }
