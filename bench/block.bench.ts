@@ -15,6 +15,7 @@ import type { Matcher } from '../src/shared/matchers.js';
 import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { type SeriesInput, writeBlock } from '../src/tsdb/block/writer.js';
+import { mergeBlocks } from '../src/tsdb/compact/merge.js';
 
 const T0 = 1_700_006_400_000; // on a 2h boundary
 const H2 = 7_200_000;
@@ -48,14 +49,14 @@ const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2
  * _sum, _count). A fraction `jitter` of the scrape timestamps are 1-4 ms late (a real scraper's ticker).
  * Yields one target's series at a time.
  */
-function* generate(targets: number, seed = 1, jitter = 0.1): Generator<GenSeries[]> {
+function* generate(targets: number, seed = 1, jitter = 0.1, t0 = T0): Generator<GenSeries[]> {
   const r = rng(seed);
   const n = Math.floor(H2 / STEP);
   for (let k = 0; k < targets; k++) {
     const instance = `host-${String(k).padStart(5, '0')}:9100`;
     const phase = Math.floor(r() * STEP);
     const t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = T0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
+    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
     const out: GenSeries[] = [];
     const add = (obj: Record<string, string>, v: Float64Array) =>
       out.push({ labels: labelsFromObject({ ...obj, instance, job: 'bench' }), t, v });
@@ -167,11 +168,12 @@ async function buildBlock(
   targets: number,
   seed: number,
   jitter: number,
+  start = T0,
 ): Promise<{ ulid: string; samples: number }> {
   const inputs: SeriesInput[] = [];
   let samples = 0;
   const t0 = performance.now();
-  for (const target of generate(targets, seed, jitter)) {
+  for (const target of generate(targets, seed, jitter, start)) {
     for (const s of target) {
       inputs.push(toInput(s));
       samples += s.t.length;
@@ -180,7 +182,7 @@ async function buildBlock(
   const t1 = performance.now();
   inputs.sort((a, b) => compareLabels(a.labels, b.labels));
   const t2 = performance.now();
-  const meta = await writeBlock(dir, inputs, { minTime: T0, maxTime: T0 + H2 });
+  const meta = await writeBlock(dir, inputs, { minTime: start, maxTime: start + H2 });
   const t3 = performance.now();
   console.log(
     `  generate+xorEncode ${ms(t0, t1)} ms, sort ${ms(t1, t2)} ms, writeBlock ${ms(t2, t3)} ms: ` +
@@ -378,6 +380,46 @@ export default async function run(args: string[]): Promise<void> {
       `  ${fmt(total)} samples; ${fmt(Math.round(total / (slowest / 1000)))} samples/s decoded across 2 shards (best rep, slowest shard); ` +
         `wall ${ms(w0, w1)} ms for ${reps} reps each`,
     );
+
+    const third = Math.max(1, Math.round(series / 300));
+    console.log(`\n[5] compaction: 3 adjacent 2h blocks of ${third * 100} series into one 6h block`);
+    const cdir = join(work, 'compact');
+    mkdirSync(cdir);
+    const adj: BlockReader[] = [];
+    let adjSamples = 0;
+    for (let i = 0; i < 3; i++) {
+      const b = await buildBlock(cdir, third, 20, jitter, T0 + i * H2);
+      adjSamples += b.samples;
+      adj.push(BlockReader.open(join(cdir, b.ulid)));
+    }
+    const c0 = performance.now();
+    const merged = await mergeBlocks(cdir, adj);
+    const c1 = performance.now();
+    console.log(
+      `  mergeBlocks ${ms(c0, c1)} ms: ${fmt(Math.round(adjSamples / ((c1 - c0) / 1000)))} samples/s ` +
+        `(chunks copied as they are; ${fmt(merged!.stats.numChunks)} chunks)`,
+    );
+    for (const b of adj) b.close();
+    console.log(
+      `\n[6] compaction: 2 overlapping 2h blocks of ${third * 100} series (every chunk re-encoded)`,
+    );
+    const odir = join(work, 'overlap');
+    mkdirSync(odir);
+    const ov: BlockReader[] = [];
+    let ovSamples = 0;
+    for (let i = 0; i < 2; i++) {
+      const b = await buildBlock(odir, third, 30 + i, jitter);
+      ovSamples += b.samples;
+      ov.push(BlockReader.open(join(odir, b.ulid)));
+    }
+    const o0 = performance.now();
+    const om = await mergeBlocks(odir, ov);
+    const o1 = performance.now();
+    console.log(
+      `  mergeBlocks ${ms(o0, o1)} ms: ${fmt(Math.round(ovSamples / ((o1 - o0) / 1000)))} samples/s ` +
+        `(${fmt(om!.stats.numSamples)} samples out, ${fmt(om!.stats.numChunks)} chunks)`,
+    );
+    for (const b of ov) b.close();
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
