@@ -6,7 +6,7 @@ import { federateRoutes } from '../src/http/federate.js';
 import { formatValueG } from '../src/http/format.js';
 import { ProtoReader, ProtoWriter } from '../src/remote/protobuf.js';
 import { decodeReadRequest, remoteReadRoutes } from '../src/remote/read-handler.js';
-import { decodeWriteRequest } from '../src/remote/write-decode.js';
+import { decodeWriteRequest, WriteDecoder } from '../src/remote/write-decode.js';
 import { encodeWriteRequest } from '../src/remote/write-encode.js';
 import { remoteWriteRoutes } from '../src/remote/write-handler.js';
 import { labelsFromObject } from '../src/shared/labels.js';
@@ -123,6 +123,69 @@ describe('WriteRequest decoding', () => {
       'empty label name',
       'invalid label name: "a-b"',
     ]);
+  });
+
+  it('caches decoded label arrays between requests, never bad ones', () => {
+    const dec = new WriteDecoder({ maxLabelsPerSeries: 10 }, 2);
+    const body = Buffer.concat([
+      rawSeries(
+        [
+          ['__name__', 'a'],
+          ['job', 'x'],
+        ],
+        [1],
+        [1],
+      ),
+      rawSeries(
+        [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+        [1],
+        [1],
+      ),
+      rawSeries([['__name__', 'b']], [2], [2]),
+    ]);
+    const first = dec.decode(body);
+    const second = dec.decode(body);
+    expect(second.request.series[0]).toBe(first.request.series[0]);
+    expect(second.request.series[1]).toBe(first.request.series[1]);
+    expect(second.errors).toEqual(['duplicate label name "a"']);
+    expect(dec.cachedSeries).toBe(2);
+    // Labels interleaved with samples are still decoded (without the cache).
+    const w = new ProtoWriter();
+    const ts = w.begin(1);
+    const l1 = w.begin(1);
+    w.string(1, '__name__');
+    w.string(2, 'mixed');
+    w.end(l1);
+    const s1 = w.begin(2);
+    w.double(1, 3);
+    w.int64(2, 5);
+    w.end(s1);
+    const l2 = w.begin(1);
+    w.string(1, 'job');
+    w.string(2, 'j');
+    w.end(l2);
+    w.end(ts);
+    const mixed = dec.decode(w.finish());
+    expect(mixed.request.series).toEqual([['__name__', 'mixed', 'job', 'j']]);
+    expect([...mixed.request.t, ...mixed.request.v]).toEqual([5, 3]);
+    // A sample with fields in the other order and an unknown field.
+    const w2 = new ProtoWriter();
+    const ts2 = w2.begin(1);
+    const l3 = w2.begin(1);
+    w2.string(1, '__name__');
+    w2.string(2, 'rev');
+    w2.end(l3);
+    const s2 = w2.begin(2);
+    w2.int64(2, -7);
+    w2.int64(9, 1);
+    w2.double(1, 0.5);
+    w2.end(s2);
+    w2.end(ts2);
+    const rev = dec.decode(w2.finish());
+    expect([...rev.request.t, ...rev.request.v]).toEqual([-7, 0.5]);
   });
 
   it('limits labels per series', () => {

@@ -19,11 +19,18 @@ const TWO_63 = 2 ** 63;
 export class ProtoReader {
   pos: number;
   constructor(
-    readonly buf: Uint8Array,
+    public buf: Uint8Array,
     start = 0,
     public end = buf.length,
   ) {
     this.pos = start;
+  }
+
+  /** Points the reader at buf[start, end) (one reader serves a whole decode). */
+  reset(buf: Uint8Array, start: number, end: number): void {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
   }
 
   get done(): boolean {

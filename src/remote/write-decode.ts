@@ -6,9 +6,14 @@
 // message TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; exemplars = 3; histograms = 4; }
 // message Label        { string name = 1; string value = 2; }
 // message Sample       { double value = 1; int64 timestamp = 2; }
+//
+// Senders resend the same label bytes for a series in every request, so a WriteDecoder keeps a series
+// cache (as Prometheus' scrape cache does): the label section's bytes map to the decoded, validated label
+// array. A hit skips label decoding and validation, and because the same array comes back, the
+// coordinator's router (which remembers arrays it has routed) skips encoding and hashing too.
 import { isUtf8 } from 'node:buffer';
 import type { AppendRequest } from '../shared/ingest.js';
-import { ProtoError, ProtoReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
+import { ProtoError, ProtoReader, WIRE_LEN } from './protobuf.js';
 
 export interface WriteDecodeLimits {
   /** Most labels a series may have (Prometheus has no limit by default; ours is a flag). */
@@ -33,6 +38,15 @@ export interface DecodedWrite {
 const MAX_ERRORS = 5;
 // The smallest encoded sample: Sample key + length + value key + 8 bytes (timestamp 0 omitted).
 const MIN_SAMPLE_BYTES = 11;
+const KEY_LABEL = (1 << 3) | WIRE_LEN;
+const KEY_SAMPLE = (2 << 3) | WIRE_LEN;
+const KEY_NAME = KEY_LABEL;
+const KEY_VALUE = KEY_SAMPLE;
+
+interface FastBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
 
 function validName(buf: Uint8Array, start: number, end: number): boolean {
   if (start >= end) return false;
@@ -44,141 +58,9 @@ function validName(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Decodes and validates; throws ProtoError for a malformed message (the request is then refused whole). */
-export function decodeWriteRequest(
-  buf: Uint8Array,
-  limits: WriteDecodeLimits = DEFAULT_WRITE_LIMITS,
-): DecodedWrite {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const cap = Math.floor(b.length / MIN_SAMPLE_BYTES) + 1;
-  const t = new Float64Array(cap);
-  const v = new Float64Array(cap);
-  const vBytes = new Uint8Array(v.buffer);
-  const series: string[][] = [];
-  const starts: number[] = [0];
-  const errors: string[] = [];
-  let n = 0;
-  let refusedSamples = 0;
-  let refusedSeries = 0;
-  let ignoredExemplars = 0;
-  let ignoredHistograms = 0;
-
-  const top = new ProtoReader(b);
-  while (!top.done) {
-    const key = top.key();
-    if (key !== ((1 << 3) | WIRE_LEN)) {
-      top.skip(key & 7);
-      continue;
-    }
-    const tsEnd = top.lenEnd();
-    const r = new ProtoReader(b, top.pos, tsEnd);
-    top.pos = tsEnd;
-
-    const seriesStart = n;
-    const labels: string[] = [];
-    let bad = '';
-    let numLabels = 0;
-    while (!r.done) {
-      const k = r.key();
-      const field = k >>> 3;
-      const wire = k & 7;
-      if (field === 1 && wire === WIRE_LEN) {
-        const lEnd = r.lenEnd();
-        let ns = 0;
-        let ne = 0;
-        let vs = 0;
-        let ve = 0;
-        const lr = new ProtoReader(b, r.pos, lEnd);
-        while (!lr.done) {
-          const lk = lr.key();
-          if (lk === ((1 << 3) | WIRE_LEN)) {
-            ne = lr.lenEnd();
-            ns = lr.pos;
-            lr.pos = ne;
-          } else if (lk === ((2 << 3) | WIRE_LEN)) {
-            ve = lr.lenEnd();
-            vs = lr.pos;
-            lr.pos = ve;
-          } else lr.skip(lk & 7);
-        }
-        r.pos = lEnd;
-        numLabels++;
-        if (bad !== '') continue;
-        if (!validName(b, ns, ne)) {
-          bad =
-            ns === ne
-              ? 'empty label name'
-              : isUtf8(b.subarray(ns, ne))
-                ? `invalid label name: ${JSON.stringify(b.toString('utf8', ns, ne))}`
-                : 'invalid UTF-8 in label name';
-          continue;
-        }
-        if (ve === vs) continue; // empty values are dropped, as Prometheus does
-        if (!isUtf8(b.subarray(vs, ve))) {
-          bad = `invalid UTF-8 in the value of label ${JSON.stringify(b.toString('latin1', ns, ne))}`;
-          continue;
-        }
-        labels.push(b.toString('latin1', ns, ne), b.toString('utf8', vs, ve));
-      } else if (field === 2 && wire === WIRE_LEN) {
-        const sEnd = r.lenEnd();
-        let ts = 0;
-        let vAt = -1;
-        const sr = new ProtoReader(b, r.pos, sEnd);
-        while (!sr.done) {
-          const sk = sr.key();
-          if (sk === ((1 << 3) | WIRE_I64)) {
-            if (sr.pos + 8 > sEnd) throw new ProtoError('unexpected EOF');
-            vAt = sr.pos;
-            sr.pos += 8;
-          } else if (sk === ((2 << 3) | WIRE_VARINT)) {
-            ts = sr.int64();
-          } else sr.skip(sk & 7);
-        }
-        r.pos = sEnd;
-        if (n >= cap) throw new ProtoError('more samples than the body can hold');
-        t[n] = ts;
-        if (vAt >= 0) {
-          // Byte copy: keeps NaN payloads (stale markers) bit for bit.
-          const o = n * 8;
-          for (let i = 0; i < 8; i++) vBytes[o + i] = b[vAt + i];
-        } else v[n] = 0;
-        n++;
-      } else {
-        if (field === 3 && wire === WIRE_LEN) ignoredExemplars++;
-        else if (field === 4 && wire === WIRE_LEN) ignoredHistograms++;
-        r.skip(wire);
-      }
-    }
-
-    if (bad === '') {
-      if (labels.length === 0) bad = 'series has no labels';
-      else if (numLabels > limits.maxLabelsPerSeries) {
-        bad = `series has ${numLabels} labels, more than the limit of ${limits.maxLabelsPerSeries}`;
-      } else {
-        const dup = duplicateName(labels);
-        if (dup !== undefined) bad = `duplicate label name ${JSON.stringify(dup)}`;
-      }
-    }
-    if (bad !== '') {
-      refusedSeries++;
-      refusedSamples += n - seriesStart;
-      n = seriesStart;
-      if (errors.length < MAX_ERRORS) errors.push(bad);
-      continue;
-    }
-    if (n === seriesStart) continue; // no samples: nothing to store, no series created
-    series.push(labels);
-    starts.push(n);
-  }
-
-  return {
-    request: { series, sampleStart: Uint32Array.from(starts), t: t.subarray(0, n), v: v.subarray(0, n) },
-    refusedSamples,
-    refusedSeries,
-    errors,
-    ignoredExemplars,
-    ignoredHistograms,
-  };
+function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return false;
+  return true;
 }
 
 function duplicateName(flat: readonly string[]): string | undefined {
@@ -195,4 +77,306 @@ function duplicateName(flat: readonly string[]): string | undefined {
     seen.add(flat[i]);
   }
   return undefined;
+}
+
+/**
+ * Label-section bytes -> decoded label array. Keys live in one byte arena and are found by a 30-bit
+ * FNV-1a hash with chaining, then compared byte for byte (a hash collision can never mix up two series).
+ * Cleared whole when full, so memory stays bounded; the next requests simply decode again.
+ */
+class SeriesCache {
+  private readonly heads = new Map<number, number>();
+  private next = new Int32Array(1024);
+  private off = new Uint32Array(1024);
+  private len = new Uint32Array(1024);
+  private flats: string[][] = [];
+  private arena = new Uint8Array(64 * 1024);
+  private used = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.flats.length;
+  }
+
+  static hash(b: Uint8Array, from: number, to: number): number {
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 16777619);
+    return (h >>> 2) & 0x3fffffff;
+  }
+
+  get(h: number, b: Uint8Array, from: number, to: number): string[] | undefined {
+    let e = this.heads.get(h);
+    const n = to - from;
+    const arena = this.arena;
+    while (e !== undefined && e >= 0) {
+      if (this.len[e] === n) {
+        const o = this.off[e] - from;
+        let i = from;
+        while (i < to && arena[o + i] === b[i]) i++;
+        if (i === to) return this.flats[e];
+      }
+      e = this.next[e];
+    }
+    return undefined;
+  }
+
+  set(h: number, b: Uint8Array, from: number, to: number, flat: string[]): void {
+    if (this.capacity <= 0) return;
+    if (this.flats.length >= this.capacity) this.clear();
+    const e = this.flats.length;
+    if (e >= this.next.length) {
+      const cap = this.next.length * 2;
+      const grow = <T extends Int32Array | Uint32Array>(a: T, c: T): T => {
+        c.set(a);
+        return c;
+      };
+      this.next = grow(this.next, new Int32Array(cap));
+      this.off = grow(this.off, new Uint32Array(cap));
+      this.len = grow(this.len, new Uint32Array(cap));
+    }
+    const n = to - from;
+    if (this.used + n > this.arena.length) {
+      let cap = this.arena.length * 2;
+      while (cap < this.used + n) cap *= 2;
+      const a = new Uint8Array(cap);
+      a.set(this.arena.subarray(0, this.used));
+      this.arena = a;
+    }
+    this.arena.set(b.subarray(from, to), this.used);
+    this.off[e] = this.used;
+    this.len[e] = n;
+    this.used += n;
+    this.next[e] = this.heads.get(h) ?? -1;
+    this.heads.set(h, e);
+    this.flats.push(flat);
+  }
+
+  clear(): void {
+    this.heads.clear();
+    this.flats = [];
+    this.used = 0;
+  }
+}
+
+/** A decoder with a bounded series cache (see SeriesCache). */
+export class WriteDecoder {
+  private readonly cache: SeriesCache;
+  private readonly r = new ProtoReader(new Uint8Array(0));
+  /** Set by decodeLabels when a series is refused. */
+  private bad = '';
+
+  constructor(
+    private readonly limits: WriteDecodeLimits = DEFAULT_WRITE_LIMITS,
+    cacheSize = 1 << 20,
+  ) {
+    this.cache = new SeriesCache(cacheSize);
+  }
+
+  /** Entries held, for tests and metrics. */
+  get cachedSeries(): number {
+    return this.cache.size;
+  }
+
+  /** Decodes and validates; throws ProtoError for a malformed message (the request is then refused whole). */
+  decode(input: Uint8Array): DecodedWrite {
+    const b = (
+      Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+    ) as FastBuffer;
+    const cap = Math.floor(b.length / MIN_SAMPLE_BYTES) + 1;
+    const t = new Float64Array(cap);
+    const v = new Float64Array(cap);
+    const vBytes = new Uint8Array(v.buffer);
+    const series: string[][] = [];
+    const starts: number[] = [0];
+    const errors: string[] = [];
+    let n = 0;
+    let refusedSamples = 0;
+    let refusedSeries = 0;
+    let ignoredExemplars = 0;
+    let ignoredHistograms = 0;
+
+    const r = this.r;
+    r.reset(b, 0, b.length);
+    while (r.pos < b.length) {
+      const key = r.key();
+      if (key !== KEY_LABEL) {
+        r.skip(key & 7);
+        continue;
+      }
+      const tsEnd = r.lenEnd();
+      const seriesStart = n;
+      let labelsFrom = -1;
+      let labelsTo = -1;
+      let contiguous = true;
+      let numLabels = 0;
+      r.end = tsEnd;
+      while (r.pos < tsEnd) {
+        const at = r.pos;
+        const k = r.key();
+        if (k === KEY_LABEL) {
+          const lEnd = r.lenEnd();
+          if (labelsFrom < 0) labelsFrom = at;
+          else if (labelsTo !== at) contiguous = false;
+          labelsTo = lEnd;
+          numLabels++;
+          r.pos = lEnd;
+        } else if (k === KEY_SAMPLE) {
+          const sEnd = r.lenEnd();
+          if (n >= cap) throw new ProtoError('more samples than the body can hold');
+          let p = r.pos;
+          let ts = 0;
+          let haveV = false;
+          // Fast path: value (0x09 + 8 bytes) then timestamp (0x10 varint), as every sender writes them.
+          if (b[p] === 0x09 && p + 9 <= sEnd) {
+            const o = n * 8;
+            for (let i = 0; i < 8; i++) vBytes[o + i] = b[p + 1 + i];
+            haveV = true;
+            p += 9;
+            if (p < sEnd && b[p] === 0x10) {
+              r.pos = p + 1;
+              r.end = sEnd;
+              ts = r.int64();
+              p = r.pos;
+            }
+          }
+          if (p !== sEnd) {
+            // General path: any field order, unknown fields skipped.
+            r.pos = p;
+            r.end = sEnd;
+            while (r.pos < sEnd) {
+              const sk = r.key();
+              if (sk === 0x09) {
+                if (r.pos + 8 > sEnd) throw new ProtoError('unexpected EOF');
+                const o = n * 8;
+                for (let i = 0; i < 8; i++) vBytes[o + i] = b[r.pos + i];
+                haveV = true;
+                r.pos += 8;
+              } else if (sk === 0x10) ts = r.int64();
+              else r.skip(sk & 7);
+            }
+          }
+          if (!haveV) v[n] = 0;
+          t[n] = ts;
+          n++;
+          r.pos = sEnd;
+          r.end = tsEnd;
+        } else {
+          const wire = k & 7;
+          const field = k >>> 3;
+          if (field === 3 && wire === WIRE_LEN) ignoredExemplars++;
+          else if (field === 4 && wire === WIRE_LEN) ignoredHistograms++;
+          r.skip(wire);
+        }
+      }
+      r.pos = tsEnd;
+      r.end = b.length;
+
+      let flat: string[] | undefined;
+      let h = -1;
+      if (numLabels > 0 && contiguous) {
+        h = SeriesCache.hash(b, labelsFrom, labelsTo);
+        flat = this.cache.get(h, b, labelsFrom, labelsTo);
+      }
+      if (flat === undefined) {
+        this.bad = '';
+        flat = this.decodeLabels(b, tsEnd, labelsFrom, numLabels);
+        if (this.bad !== '') {
+          refusedSeries++;
+          refusedSamples += n - seriesStart;
+          n = seriesStart;
+          if (errors.length < MAX_ERRORS) errors.push(this.bad);
+          r.reset(b, tsEnd, b.length);
+          continue;
+        }
+        if (h >= 0) this.cache.set(h, b, labelsFrom, labelsTo, flat);
+        r.reset(b, tsEnd, b.length);
+      }
+      if (n === seriesStart) continue; // no samples: nothing to store, no series created
+      series.push(flat);
+      starts.push(n);
+    }
+
+    return {
+      request: { series, sampleStart: Uint32Array.from(starts), t: t.subarray(0, n), v: v.subarray(0, n) },
+      refusedSamples,
+      refusedSeries,
+      errors,
+      ignoredExemplars,
+      ignoredHistograms,
+    };
+  }
+
+  /** Decodes and validates the labels of the series ending at tsEnd (from its first label); sets `bad`. */
+  private decodeLabels(b: FastBuffer, tsEnd: number, from: number, numLabels: number): string[] {
+    const labels: string[] = [];
+    if (numLabels === 0) {
+      this.bad = 'series has no labels';
+      return labels;
+    }
+    const r = this.r;
+    r.reset(b, from, tsEnd);
+    while (r.pos < tsEnd) {
+      const k = r.key();
+      if (k !== KEY_LABEL) {
+        r.skip(k & 7);
+        continue;
+      }
+      const lEnd = r.lenEnd();
+      let ns = 0;
+      let ne = 0;
+      let vs = 0;
+      let ve = 0;
+      r.end = lEnd;
+      while (r.pos < lEnd) {
+        const lk = r.key();
+        if (lk === KEY_NAME) {
+          ne = r.lenEnd();
+          ns = r.pos;
+          r.pos = ne;
+        } else if (lk === KEY_VALUE) {
+          ve = r.lenEnd();
+          vs = r.pos;
+          r.pos = ve;
+        } else r.skip(lk & 7);
+      }
+      r.end = tsEnd;
+      if (this.bad !== '') continue;
+      if (!validName(b, ns, ne)) {
+        this.bad =
+          ns === ne
+            ? 'empty label name'
+            : isUtf8(b.subarray(ns, ne))
+              ? `invalid label name: ${JSON.stringify(b.utf8Slice(ns, ne))}`
+              : 'invalid UTF-8 in label name';
+        continue;
+      }
+      if (ve === vs) continue; // empty values are dropped, as Prometheus does
+      let value: string;
+      if (isAscii(b, vs, ve)) value = b.latin1Slice(vs, ve);
+      else if (isUtf8(b.subarray(vs, ve))) value = b.utf8Slice(vs, ve);
+      else {
+        this.bad = `invalid UTF-8 in the value of label ${JSON.stringify(b.latin1Slice(ns, ne))}`;
+        continue;
+      }
+      labels.push(b.latin1Slice(ns, ne), value);
+    }
+    if (this.bad !== '') return labels;
+    if (labels.length === 0) this.bad = 'series has no labels';
+    else if (numLabels > this.limits.maxLabelsPerSeries) {
+      this.bad = `series has ${numLabels} labels, more than the limit of ${this.limits.maxLabelsPerSeries}`;
+    } else {
+      const dup = duplicateName(labels);
+      if (dup !== undefined) this.bad = `duplicate label name ${JSON.stringify(dup)}`;
+    }
+    return labels;
+  }
+}
+
+/** Decodes one request without a series cache. */
+export function decodeWriteRequest(
+  buf: Uint8Array,
+  limits: WriteDecodeLimits = DEFAULT_WRITE_LIMITS,
+): DecodedWrite {
+  return new WriteDecoder(limits, 0).decode(buf);
 }

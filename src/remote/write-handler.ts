@@ -9,7 +9,7 @@ import snappy from 'snappy';
 import type { AppContext, RouteInstaller } from '../http/app.js';
 import type { AppendOutcome } from '../shared/ingest.js';
 import { ProtoError } from './protobuf.js';
-import { DEFAULT_WRITE_LIMITS, decodeWriteRequest, type WriteDecodeLimits } from './write-decode.js';
+import { DEFAULT_WRITE_LIMITS, type WriteDecodeLimits, WriteDecoder } from './write-decode.js';
 
 export interface RemoteWriteOptions {
   readonly enabled: boolean;
@@ -18,6 +18,8 @@ export interface RemoteWriteOptions {
   /** Largest decompressed body, checked from snappy's length header before decompressing. */
   readonly maxDecompressedBytes?: number;
   readonly limits?: WriteDecodeLimits;
+  /** Series whose decoded labels are remembered between requests (two generations of this size). */
+  readonly seriesCacheSize?: number;
   readonly registry?: Registry;
 }
 
@@ -55,6 +57,7 @@ export function refusalMessage(
 
 export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
   const limits = o.limits ?? DEFAULT_WRITE_LIMITS;
+  const decoder = new WriteDecoder(limits, o.seriesCacheSize ?? 1 << 20);
   const maxBody = o.maxBodyBytes ?? 32 * 1024 * 1024;
   const maxDecoded = o.maxDecompressedBytes ?? 128 * 1024 * 1024;
   const counters = o.registry
@@ -113,9 +116,9 @@ export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
         } catch {
           return answer(400, 'snappy: corrupt input');
         }
-        let decoded: ReturnType<typeof decodeWriteRequest>;
+        let decoded: ReturnType<WriteDecoder['decode']>;
         try {
-          decoded = decodeWriteRequest(raw, limits);
+          decoded = decoder.decode(raw);
         } catch (e) {
           if (e instanceof ProtoError) return answer(400, `proto: WriteRequest: ${e.message}`);
           throw e;
