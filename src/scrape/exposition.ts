@@ -73,13 +73,6 @@ const OM_TYPES = new Set([
   'stateset',
   'unknown',
 ]);
-const TEXT_TYPES: Record<string, string> = {
-  counter: 'counter',
-  gauge: 'gauge',
-  histogram: 'histogram',
-  summary: 'summary',
-  untyped: 'unknown',
-};
 
 function lineEnd(body: string, i: number): number {
   const n = body.indexOf('\n', i);
@@ -229,8 +222,10 @@ function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesC
       }
       const key = body.substring(i, ke);
       const hit = cache.map.get(key);
+      let fresh = false;
       if (hit !== undefined) e = hit;
       else {
+        fresh = true;
         const raw: string[] = ['__name__', own(body.substring(i, ne))];
         if (ke !== ne) {
           const err = parseLabelBlock(body, lb, ke, raw, !om, own);
@@ -248,8 +243,11 @@ function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesC
           `unexpected ${quoteSnippet(body, ke, ke + 1)} after the series ${quoteSnippet(body, i, ke)}`,
         );
       }
-      const pre = body.substring(gapStart, ke);
-      if (prefix[e] !== pre) prefix[e] = own(pre);
+      if (fresh) prefix[e] = gapStart === i ? cache.keys[e] : own(body.substring(gapStart, ke));
+      else {
+        const pre = body.substring(gapStart, ke);
+        if (prefix[e] !== pre) prefix[e] = own(pre);
+      }
       prefixLines[e] = line - 1 - gapLine;
       prefixMeta[e] = gapMeta;
       i = skipWs(body, ke, len);
@@ -358,31 +356,63 @@ function textComment(
   iter: number,
 ): MetricMetadata | null | string {
   let i = skipWs(body, s + 1, e);
-  const we = tokenEnd(body, i, e);
-  const word = body.substring(i, we);
-  if (word !== 'HELP' && word !== 'TYPE') return null;
-  i = skipWs(body, we, e);
+  // HELP or TYPE followed by a blank; anything else is a free comment.
+  const c0 = body.charCodeAt(i);
+  const isHelp = c0 === 72 && body.startsWith('HELP', i);
+  const isType = !isHelp && c0 === 84 && body.startsWith('TYPE', i);
+  if (!isHelp && !isType) return null;
+  const ws = body.charCodeAt(i + 4);
+  if (ws !== SP && ws !== TAB) return null;
+  i = skipWs(body, i + 4, e);
+  const ns = i;
   const ne = scanMetricName(body, i, e);
   if (
     ne === i ||
     (ne < e && body.charCodeAt(ne) !== SP && body.charCodeAt(ne) !== TAB && body.charCodeAt(ne) !== CR)
   ) {
-    return `invalid metric name in ${word} line ${quoteSnippet(body, s, e)}`;
+    return `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line ${quoteSnippet(body, s, e)}`;
   }
-  const name = body.substring(i, ne);
   i = skipWs(body, ne, e);
   let end = e;
-  if (end > i && body.charCodeAt(end - 1) === CR) end--;
-  if (word === 'TYPE') {
-    const type = TEXT_TYPES[body.substring(i, end).trimEnd()];
-    if (type === undefined) return `invalid metric type ${quoteSnippet(body, i, end)}`;
-    const m = metaFor(cache, name, iter);
+  while (end > i && (body.charCodeAt(end - 1) === CR || (isType && body.charCodeAt(end - 1) === SP))) end--;
+  // HELP and TYPE of one family come together: reuse the family of the previous line without a lookup.
+  const name = body.substring(ns, ne);
+  const m =
+    lastMeta !== null && lastMetaCache === cache && name === lastMetaName
+      ? touch(lastMeta, iter)
+      : metaFor(cache, name, iter);
+  if (isType) {
+    const type = textType(body, i, end);
+    if (type === null) return `invalid metric type ${quoteSnippet(body, i, end)}`;
     m.type = type;
     return m;
   }
-  const m = metaFor(cache, name, iter);
-  m.help = ownStrings(unescapeHelp(body.substring(i, end), false));
+  const help = body.substring(i, end);
+  if (m.help !== help) m.help = ownStrings(unescapeHelp(help, false));
   return m;
+}
+
+function touch(m: MetricMetadata, iter: number): MetricMetadata {
+  m.lastIter = iter;
+  return m;
+}
+
+function textType(body: string, s: number, e: number): string | null {
+  const n = e - s;
+  switch (body.charCodeAt(s)) {
+    case 99:
+      return n === 7 && body.startsWith('counter', s) ? 'counter' : null;
+    case 103:
+      return n === 5 && body.startsWith('gauge', s) ? 'gauge' : null;
+    case 104:
+      return n === 9 && body.startsWith('histogram', s) ? 'histogram' : null;
+    case 115:
+      return n === 7 && body.startsWith('summary', s) ? 'summary' : null;
+    case 117:
+      return n === 7 && body.startsWith('untyped', s) ? 'unknown' : null;
+    default:
+      return null;
+  }
 }
 
 /** `# HELP`, `# TYPE`, `# UNIT` or `# EOF` in OpenMetrics; any other comment is an error there. */
