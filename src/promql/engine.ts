@@ -25,9 +25,15 @@ import {
 } from './functions.js';
 import { ParseError, parseExpr } from './parser.js';
 import type { Window } from './range-functions.js';
-import { RANGE_FUNCTIONS } from './range-functions.js';
+import { extrapolatedRateSeries, RANGE_FUNCTIONS } from './range-functions.js';
 import type { RawSeries, StepSeries, Value } from './value.js';
-import { checkNoDuplicates, dropMetricName, dupLabelsetError, newStepSeries } from './value.js';
+import {
+  checkNoDuplicates,
+  dropMetricName,
+  dupLabelsetError,
+  newStepSeries,
+  newStepSeriesPool,
+} from './value.js';
 
 export interface EngineOptions {
   /** --query.lookback-delta, ms (default 5m). */
@@ -764,18 +770,28 @@ class Evaluation {
       args: new Array(scalars.length),
     };
     const keepName = name === 'last_over_time';
+    const ends = new Float64Array(n);
+    for (let k = 0; k < n; k++) ends[k] = rangeEnd(k);
+    const isRateFamily = name === 'rate' || name === 'increase' || name === 'delta';
+    const pool = newStepSeriesPool(series.length, n);
     const out: StepSeries[] = [];
     let peak = 0;
-    for (const s of series) {
+    for (let si = 0; si < series.length; si++) {
+      const s = series[si];
       this.check();
       const st = s.t;
-      const o = newStepSeries(keepName ? s.labels : dropMetricName(s.labels), n);
+      const o = pool(si, keepName ? s.labels : dropMetricName(s.labels));
+      if (isRateFamily) {
+        peak += extrapolatedRateSeries(st, s.v, ends, range, name !== 'delta', name === 'rate', o.v, o.has);
+        if (o.has.includes(1)) out.push(o);
+        continue;
+      }
       let lo = 0;
       let hi = 0;
       let any = false;
       let maxWindow = 0;
       for (let k = 0; k < n; k++) {
-        const end = rangeEnd(k);
+        const end = ends[k];
         const start = end - range;
         if (hi > 0 && st[hi - 1] > end) {
           hi = lowerBound(st, end + 1);

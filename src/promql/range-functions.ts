@@ -319,3 +319,83 @@ function variance(v: Float64Array, lo: number, hi: number): number {
   }
   return (aux + cAux) / count;
 }
+
+/**
+ * rate/increase/delta of one series at every step, in one monomorphic loop: window cursors move forward,
+ * and the counter-reset correction only walks a window that holds a reset (a prefix count says which).
+ * `ends[k]` is the range end at step k. Same arithmetic as extrapolatedRate.
+ */
+export function extrapolatedRateSeries(
+  t: Float64Array,
+  v: Float64Array,
+  ends: Float64Array,
+  rangeMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+  outV: Float64Array,
+  outHas: Uint8Array,
+): number {
+  const len = t.length;
+  let resets: Int32Array | null = null;
+  if (isCounter) {
+    for (let j = 1; j < len; j++) {
+      if (v[j] < v[j - 1]) {
+        resets = new Int32Array(len);
+        let c = 0;
+        for (let i = 1; i < len; i++) {
+          if (v[i] < v[i - 1]) c++;
+          resets[i] = c;
+        }
+        break;
+      }
+    }
+  }
+  let lo = 0;
+  let hi = 0;
+  let maxWindow = 0;
+  const n = ends.length;
+  const rangeSec = rangeMs / 1000;
+  for (let k = 0; k < n; k++) {
+    const end = ends[k];
+    const start = end - rangeMs;
+    if (hi > 0 && t[hi - 1] > end) {
+      hi = 0;
+      lo = 0;
+    }
+    while (hi < len && t[hi] <= end) hi++;
+    while (lo < hi && t[lo] < start) lo++;
+    const cnt = hi - lo;
+    if (cnt > maxWindow) maxWindow = cnt;
+    if (cnt < 2) continue;
+    const first = v[lo];
+    const lastV = v[hi - 1];
+    let result = lastV - first;
+    if (resets !== null && resets[hi - 1] !== resets[lo]) {
+      let last = 0;
+      for (let i = lo; i < hi; i++) {
+        const x = v[i];
+        if (x < last) result += last;
+        last = x;
+      }
+    }
+    const tFirst = t[lo];
+    const tLast = t[hi - 1];
+    let durationToStart = (tFirst - start) / 1000;
+    const durationToEnd = (end - tLast) / 1000;
+    const sampledInterval = (tLast - tFirst) / 1000;
+    const avgBetween = sampledInterval / (cnt - 1);
+    if (isCounter && result > 0 && first >= 0) {
+      const durationToZero = sampledInterval * (first / result);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    const threshold = avgBetween * 1.1;
+    let extrapolateTo = sampledInterval;
+    extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2;
+    extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
+    result = result * (extrapolateTo / sampledInterval);
+    if (isRate) result = result / rangeSec;
+    outV[k] = result;
+    outHas[k] = 1;
+  }
+  return maxWindow;
+}
