@@ -192,8 +192,13 @@ async function buildBlock(
 }
 
 /** Runs `selectors` against a block, returning timings (used in-thread and in the shard workers). */
-function measureSelect(dir: string, matchers: Matcher[], reps: number) {
+function measureSelect(dir: string, matchers: Matcher[], reps: number, reuse = false) {
   const b = BlockReader.open(dir);
+  let cols = { t: new Float64Array(0), v: new Float64Array(0) };
+  const pool = (n: number) => {
+    if (cols.t.length < n) cols = { t: new Float64Array(n), v: new Float64Array(n) };
+    return cols;
+  };
   try {
     let best = Infinity;
     let samples = 0;
@@ -205,7 +210,7 @@ function measureSelect(dir: string, matchers: Matcher[], reps: number) {
       const p1 = performance.now();
       postingsMs = Math.min(postingsMs, p1 - p0);
       const s0 = performance.now();
-      const got = b.select(matchers, -Infinity, Infinity);
+      const got = b.select(matchers, -Infinity, Infinity, reuse ? pool : undefined);
       const s1 = performance.now();
       best = Math.min(best, s1 - s0);
       samples = 0;
@@ -221,9 +226,9 @@ function measureSelect(dir: string, matchers: Matcher[], reps: number) {
 
 if (!isMainThread && workerData?.blockBench) {
   const { dir, matchers, reps } = workerData as { dir: string; matchers: Matcher[]; reps: number };
-  parentPort!.once('message', () => {
+  parentPort!.on('message', (reuse: boolean) => {
     const t0 = performance.now();
-    const r = measureSelect(dir, matchers, reps);
+    const r = measureSelect(dir, matchers, reps, reuse);
     parentPort!.postMessage({ ...r, wallMs: performance.now() - t0 });
   });
 }
@@ -343,6 +348,11 @@ export default async function run(args: string[]): Promise<void> {
           `${fmt(Math.round(r.samples / (r.bestMs / 1000)))} samples/s decoded (${fmt(r.samples)} samples)`,
       );
     }
+    const rr = measureSelect(dir, selectors[0][1], reps, true);
+    console.log(
+      `  ${selectors[0][0]} with recycled output columns: select ${rr.bestMs.toFixed(1)} ms, ` +
+        `${fmt(Math.round(rr.samples / (rr.bestMs / 1000)))} samples/s decoded`,
+    );
 
     console.log(`\n[4] the same selector in 2 shards (2 worker threads, ${series / 2} series each)`);
     const shardDirs: string[] = [];
@@ -358,28 +368,33 @@ export default async function run(args: string[]): Promise<void> {
         new Worker(new URL(import.meta.url), { workerData: { blockBench: true, dir: d, matchers, reps } }),
     );
     await new Promise((r) => setTimeout(r, 300));
-    const w0 = performance.now();
-    const results = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<{ bestMs: number; samples: number; postingsMs: number }>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
-            w.postMessage('go');
-          }),
-      ),
-    );
-    const w1 = performance.now();
+    for (const reuse of [false, true]) {
+      const results = await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<{ bestMs: number; samples: number; postingsMs: number; wallMs: number }>(
+              (resolve, reject) => {
+                w.once('message', resolve);
+                w.once('error', reject);
+                w.postMessage(reuse);
+              },
+            ),
+        ),
+      );
+      const total = results.reduce((n, r) => n + r.samples, 0);
+      const wall = Math.max(...results.map((r) => r.wallMs));
+      console.log(
+        `  ${reuse ? 'recycled' : 'fresh'} output columns; per shard: ` +
+          results
+            .map((r) => `best select ${r.bestMs.toFixed(1)} ms, postings ${r.postingsMs.toFixed(2)} ms`)
+            .join('; '),
+      );
+      console.log(
+        `  ${fmt(total)} samples per round, ${reps} rounds concurrently in both shards in ${wall.toFixed(0)} ms: ` +
+          `${fmt(Math.round((total * reps) / (wall / 1000)))} samples/s decoded across 2 shards`,
+      );
+    }
     for (const w of workers) await w.terminate();
-    const total = results.reduce((n, r) => n + r.samples, 0);
-    const slowest = Math.max(...results.map((r) => r.bestMs));
-    console.log(
-      `  per shard: ${results.map((r) => `select ${r.bestMs.toFixed(1)} ms, postings ${r.postingsMs.toFixed(2)} ms`).join('; ')}`,
-    );
-    console.log(
-      `  ${fmt(total)} samples; ${fmt(Math.round(total / (slowest / 1000)))} samples/s decoded across 2 shards (best rep, slowest shard); ` +
-        `wall ${ms(w0, w1)} ms for ${reps} reps each`,
-    );
 
     const third = Math.max(1, Math.round(series / 300));
     console.log(`\n[5] compaction: 3 adjacent 2h blocks of ${third * 100} series into one 6h block`);

@@ -19,6 +19,12 @@ import {
 
 const EMPTY = new Uint32Array(0);
 
+/**
+ * Gives select() its output columns (at least n elements each), e.g. from a pool the caller recycles:
+ * fresh memory costs page faults that are a large share of a big select.
+ */
+export type ColumnAllocator = (n: number) => { t: Float64Array; v: Float64Array };
+
 /** One series as stored, for compaction and tools: labels, raw chunks (views) and deleted intervals. */
 export interface StoredSeries {
   ref: number;
@@ -148,9 +154,10 @@ export class BlockReader {
 
   /**
    * Samples of the matching series in [mint, maxt] (inclusive), tombstones applied, series in label
-   * order. The columns of all series are views into one pair of buffers (one transfer for a worker).
+   * order. The columns of all series are views into one pair of buffers (one transfer for a worker),
+   * new ones unless `alloc` provides them.
    */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
+  select(matchers: readonly Matcher[], mint: number, maxt: number, alloc?: ColumnAllocator): SeriesData[] {
     return this.guard('chunks', () => {
       if (mint > maxt || maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
       const refs = this.postingsFor(compileMatchers(matchers));
@@ -196,8 +203,16 @@ export class BlockReader {
         seriesChunkEnd.push(nChunks);
         deleted.push(del);
       }
-      const T = columns(total);
-      const V = columns(total);
+      let T: Float64Array;
+      let V: Float64Array;
+      if (alloc) {
+        ({ t: T, v: V } = alloc(total));
+        if (T.length < total || V.length < total)
+          throw new RangeError(`select: allocator gave fewer than ${total} slots`);
+      } else {
+        T = columns(total);
+        V = columns(total);
+      }
       const counts = new Uint32Array(nChunks);
       let at = 0;
       for (let c = 0; c < nChunks; ) {
