@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExpr } from '../src/promql/parser.js';
+import { ParseError, parseExpr } from '../src/promql/parser.js';
 
 function err(q: string): string {
   try {
@@ -78,5 +78,72 @@ describe('PromQL parser', () => {
     expect(err(`${'('.repeat(40000)}1${')'.repeat(40000)}`)).toContain('query is too complex');
     expect(parseExpr(Array(900).fill('1').join('+')).kind).toBe('binary');
     expect(parseExpr(`${'('.repeat(900)}1${')'.repeat(900)}`).kind).toBe('paren');
+  });
+
+  it('never throws anything but a ParseError on random token soup', () => {
+    const tokens = [
+      'sum',
+      'by',
+      '(',
+      ')',
+      'x',
+      '{',
+      '}',
+      'a="b"',
+      '[5m]',
+      '[5m:1m]',
+      'offset',
+      '1m',
+      '@',
+      '5',
+      '+',
+      '-',
+      '*',
+      '/',
+      '^',
+      '==',
+      'bool',
+      'on',
+      'ignoring',
+      'group_left',
+      'and',
+      'or',
+      'unless',
+      'rate',
+      'topk',
+      ',',
+      '"s"',
+      'start()',
+      'end()',
+      '1.5',
+      'Inf',
+      'NaN',
+      '#c\n',
+      'holt_winters',
+      'label_replace',
+      '[',
+      ']',
+      ':',
+      '=~',
+    ];
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let parsed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const len = 1 + rand(12);
+      let q = '';
+      for (let j = 0; j < len; j++) q += `${tokens[rand(tokens.length)]} `;
+      try {
+        parseExpr(q);
+        parsed++;
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw new Error(`${q}: ${e}`);
+        expect(e.message).toMatch(/^\d+:\d+: parse error: /);
+      }
+    }
+    expect(parsed).toBeGreaterThan(0);
   });
 });
