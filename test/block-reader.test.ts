@@ -79,6 +79,30 @@ describe.skipIf(!haveFixture)('reading the Prometheus 2.42 fixture block', () =>
     }
   });
 
+  it('decodes into columns from a caller-provided allocator', () => {
+    const b = BlockReader.open(FIXTURE_BLOCK);
+    try {
+      const m = [{ type: '=' as const, name: 'job', value: 'fixture' }];
+      const pool = { t: new Float64Array(5000), v: new Float64Array(5000) };
+      let asked = 0;
+      const viaPool = b.select(m, -Infinity, Infinity, (n) => {
+        asked = n;
+        return pool;
+      });
+      expect(asked).toBe(2700);
+      expect(viaPool[0].t.buffer).toBe(pool.t.buffer);
+      const fresh = b.select(m, -Infinity, Infinity);
+      expect(viaPool.map((s) => [s.labels, Array.from(s.t), bitsOf(s.v)])).toEqual(
+        fresh.map((s) => [s.labels, Array.from(s.t), bitsOf(s.v)]),
+      );
+      expect(() =>
+        b.select(m, -Infinity, Infinity, () => ({ t: new Float64Array(1), v: new Float64Array(1) })),
+      ).toThrow(/fewer than 2700/);
+    } finally {
+      b.close();
+    }
+  });
+
   it('limits select to [mint, maxt] inclusive', () => {
     const exp = loadExpected();
     const b = BlockReader.open(FIXTURE_BLOCK);
