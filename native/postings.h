@@ -6,9 +6,34 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <vector>
 
 namespace promshard {
+
+// std::allocator whose value-initialising construct() default-initialises instead, so resize() does not
+// zero memory the operations overwrite anyway (several MB per call for large lists).
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+using U32Vec = std::vector<uint32_t, DefaultInitAllocator<uint32_t>>;
 
 struct U32Span {
   const uint32_t* data;
@@ -25,12 +50,12 @@ ListOrder listOrder(U32Span list);
 // of its elements: such a list is checked for order only at the elements it probes, so an unsorted
 // long list is reported when a probe sees it out of order and may otherwise go unnoticed. Every other
 // list is checked in full. Returns nullptr or an error message. Zero lists give an empty result.
-const char* intersectLists(std::vector<U32Span> lists, std::vector<uint32_t>& out);
+const char* intersectLists(std::vector<U32Span> lists, U32Vec& out);
 
 // k-way union (balanced pairwise merges). Every list is checked in full.
-const char* unionLists(const std::vector<U32Span>& lists, std::vector<uint32_t>& out);
+const char* unionLists(const std::vector<U32Span>& lists, U32Vec& out);
 
 // a minus b. a is checked in full; b like a galloped list of intersectLists when much longer than a.
-const char* differenceLists(U32Span a, U32Span b, std::vector<uint32_t>& out);
+const char* differenceLists(U32Span a, U32Span b, U32Vec& out);
 
 }  // namespace promshard

@@ -41,7 +41,7 @@ bool listsArg(const Napi::CallbackInfo& info, const char* fn, std::vector<U32Spa
   return true;
 }
 
-Napi::Value result(Napi::Env env, const char* fn, const char* err, const std::vector<uint32_t>& out) {
+Napi::Value result(Napi::Env env, const char* fn, const char* err, const U32Vec& out) {
   if (err != nullptr) return js::throwError(env, std::string(fn) + ": " + err);
   Napi::Uint32Array r = Napi::Uint32Array::New(env, out.size());
   if (!out.empty()) std::memcpy(r.Data(), out.data(), out.size() * 4);
@@ -51,7 +51,7 @@ Napi::Value result(Napi::Env env, const char* fn, const char* err, const std::ve
 Napi::Value Intersect(const Napi::CallbackInfo& info) {
   std::vector<U32Span> lists;
   if (!listsArg(info, "intersect", &lists)) return info.Env().Undefined();
-  std::vector<uint32_t> out;
+  U32Vec out;
   const char* err = intersectLists(std::move(lists), out);
   return result(info.Env(), "intersect", err, out);
 }
@@ -59,7 +59,7 @@ Napi::Value Intersect(const Napi::CallbackInfo& info) {
 Napi::Value Union(const Napi::CallbackInfo& info) {
   std::vector<U32Span> lists;
   if (!listsArg(info, "union", &lists)) return info.Env().Undefined();
-  std::vector<uint32_t> out;
+  U32Vec out;
   const char* err = unionLists(lists, out);
   return result(info.Env(), "union", err, out);
 }
@@ -71,7 +71,7 @@ Napi::Value Difference(const Napi::CallbackInfo& info) {
   if (!listArg(env, info[0], "difference: a", &a) || !listArg(env, info[1], "difference: b", &b)) {
     return env.Undefined();
   }
-  std::vector<uint32_t> out;
+  U32Vec out;
   const char* err = differenceLists(a, b, out);
   return result(env, "difference", err, out);
 }

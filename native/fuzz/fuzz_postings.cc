@@ -15,7 +15,7 @@ namespace {
 
 bool sorted(const std::vector<uint32_t>& l) { return std::is_sorted(l.begin(), l.end()); }
 
-std::vector<uint32_t> toVec(const std::set<uint32_t>& s) { return std::vector<uint32_t>(s.begin(), s.end()); }
+promshard::U32Vec toVec(const std::set<uint32_t>& s) { return promshard::U32Vec(s.begin(), s.end()); }
 
 }  // namespace
 
@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& l : lists) spans.push_back(promshard::U32Span{l.empty() ? nullptr : l.data(), l.size()});
   const bool allSorted = std::all_of(lists.begin(), lists.end(), sorted);
 
-  std::vector<uint32_t> out;
+  promshard::U32Vec out;
   const char* err = promshard::intersectLists(spans, out);
   if (allSorted) {
     if (err != nullptr) fail();
