@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { native } from '../src/native/binding.js';
 import { labelsFromObject } from '../src/shared/labels.js';
 import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { mergeSeriesChunks, seriesFromHeadExport } from '../src/tsdb/block/series-chunks.js';
 import { writeBlock } from '../src/tsdb/block/writer.js';
-import { bitsOf } from './block-fixture.js';
+import { bitsOf, haveFixture, loadExpected } from './block-fixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'promshard-headcut-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -87,4 +88,44 @@ describe('head cut input', () => {
     const n = out.reduce((k, c) => k + ops.xorDecode(c.data).t.length, 0);
     expect(n).toBe(104);
   });
+
+  it.skipIf(!haveFixture)(
+    'cuts a block from the addon head chunk store holding the fixture samples',
+    async () => {
+      const exp = loadExpected();
+      const head = new native.HeadChunks();
+      head.grow(exp.series.length + 1);
+      // One batch in time order, as the fixture's single remote-write request was (the head refuses
+      // samples older than its max time - 1h).
+      const all = exp.series.flatMap((s, i) => Array.from(s.t, (t, k) => ({ ref: i + 1, t, k, s })));
+      all.sort((a, b) => a.t - b.t || a.ref - b.ref);
+      const refs0 = Uint32Array.from(all, (x) => x.ref);
+      const t0 = Float64Array.from(all, (x) => x.t);
+      const v0 = new Float64Array(all.length);
+      all.forEach((x, i) => {
+        v0[i] = x.s.v[x.k];
+      });
+      expect(head.append(refs0, t0, v0, new Uint8Array(all.length), -1e15, 1e15)).toBe(2700);
+      const refs = Uint32Array.from(exp.series.map((_, i) => i + 1));
+      // A block of the first hour only: chunks crossing its end are cut and re-encoded.
+      const minTime = 1699999200000;
+      const maxTime = minTime + 3_600_000;
+      const out = head.exportChunks(refs, minTime, maxTime - 1, true);
+      const input = seriesFromHeadExport(out, (i) => exp.series[i].labels, minTime, maxTime);
+      const meta = await writeBlock(work, input, { minTime, maxTime });
+      const r = BlockReader.open(join(work, meta.ulid));
+      try {
+        const got = r.select([], -Infinity, Infinity);
+        expect(got.map((s) => s.labels)).toEqual(exp.series.map((s) => s.labels));
+        for (const [i, s] of got.entries()) {
+          const e = exp.series[i];
+          const keep = Array.from(e.t.keys()).filter((k) => e.t[k] >= minTime && e.t[k] < maxTime);
+          expect(Array.from(s.t)).toEqual(keep.map((k) => e.t[k]));
+          expect(bitsOf(s.v)).toEqual(bitsOf(Float64Array.from(keep.map((k) => e.v[k]))));
+        }
+      } finally {
+        r.close();
+      }
+    },
+  );
 });

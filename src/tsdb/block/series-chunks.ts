@@ -145,33 +145,41 @@ export interface HeadChunkExportLike {
 }
 
 /**
- * Writer input for a head cut: the exported chunks of `labels.length` series (chunk k belongs to
- * series index[k]), clipped to [minTime, maxTime) (chunks sticking out are re-encoded), sorted by
- * label set; series left without samples are dropped. The chunk bytes are views into exp.data.
+ * Writer input for a head cut: the exported chunks (chunk k belongs to series number index[k]; its
+ * labels are labels[index[k]] or labels(index[k])), clipped to [minTime, maxTime) (chunks sticking out
+ * are re-encoded), sorted by label set; series left without samples are dropped. The chunk bytes are
+ * views into exp.data. Fits Head.exportChunks of src/tsdb/head.ts: pass its `chunks` and `labels`.
  */
 export function seriesFromHeadExport(
   exp: HeadChunkExportLike,
-  labels: readonly Labels[],
+  labels: readonly Labels[] | ((i: number) => Labels),
   minTime: number,
   maxTime: number,
 ): SeriesInput[] {
-  const per: StoredChunk[][] = labels.map(() => []);
+  const per = new Map<number, StoredChunk[]>();
   for (let k = 0; k < exp.index.length; k++) {
     const i = exp.index[k];
-    if (i >= labels.length)
+    if (Array.isArray(labels) && i >= labels.length) {
       throw new RangeError(`seriesFromHeadExport: chunk ${k} names series ${i} of ${labels.length}`);
-    per[i].push({
+    }
+    let list = per.get(i);
+    if (!list) {
+      list = [];
+      per.set(i, list);
+    }
+    list.push({
       mint: exp.mint[k],
       maxt: exp.maxt[k],
       encoding: ENCODING_XOR,
       data: exp.data.subarray(exp.offsets[k], exp.offsets[k + 1]),
     });
   }
+  const labelsOf = typeof labels === 'function' ? labels : (i: number) => (labels as readonly Labels[])[i];
   const out: SeriesInput[] = [];
-  for (let i = 0; i < labels.length; i++) {
-    if (per[i].length === 0) continue;
-    const chunks = mergeSeriesChunks([{ chunks: per[i], deleted: undefined }], minTime, maxTime);
-    if (chunks.length > 0) out.push({ labels: labels[i], chunks });
+  for (const [i, chunks] of per) {
+    chunks.sort((a, b) => a.mint - b.mint);
+    const clipped = mergeSeriesChunks([{ chunks, deleted: undefined }], minTime, maxTime);
+    if (clipped.length > 0) out.push({ labels: labelsOf(i), chunks: clipped });
   }
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
 }
