@@ -53,7 +53,10 @@ export async function mergeBlocks(
   const minTime = opts.minTime ?? Math.min(...blocks.map((b) => b.meta.minTime));
   const maxTime = opts.maxTime ?? Math.max(...blocks.map((b) => b.meta.maxTime));
   const series: SeriesInput[] = [];
+  let n = 0;
   for (const { labels, parts } of mergeSeries(blocks)) {
+    // Let the shard's event loop serve appends and queries while a large merge runs.
+    if (++n % 1000 === 0) await new Promise((r) => setImmediate(r));
     const chunks = mergeSeriesChunks(
       parts.map((p) => ({ chunks: p.chunks, deleted: p.deleted })),
       minTime,
