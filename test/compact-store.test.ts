@@ -233,6 +233,11 @@ describe('BlockStore', () => {
     const dir = newDir();
     const data = makeData(10, 0, H2);
     const u = await putBlock(dir, data, 0, H2);
+    // A field we do not model (2.42 writes compaction hints for out-of-order blocks) must survive.
+    const metaPath = join(dir, u, 'meta.json');
+    const raw = JSON.parse(readFileSync(metaPath, 'utf8'));
+    raw.compaction.hints = ['from-out-of-order'];
+    writeFileSync(metaPath, JSON.stringify(raw, null, '\t'));
     const store = new BlockStore(dir, {});
     await store.open();
     const del = [{ type: '=~' as const, name: 'i', value: '00[0-4]' }];
@@ -246,6 +251,9 @@ describe('BlockStore', () => {
     };
     hidden(store.select(ALL, 0, H2));
     expect(store.get(u)!.meta.stats.numTombstones).toBe(5);
+    const after = JSON.parse(readFileSync(metaPath, 'utf8'));
+    expect(after.stats.numTombstones).toBe(5);
+    expect(after.compaction.hints).toEqual(['from-out-of-order']);
     // Persisted: a new reader sees the tombstones.
     const again = BlockReader.open(join(dir, u));
     expect(again.numTombstones).toBe(5);

@@ -153,6 +153,8 @@ function validate(series: readonly SeriesInput[], opts: WriteBlockOptions): void
       }
       if (c.mint <= prevMaxt)
         throw new RangeError(`writeBlock: chunks of series ${i} overlap or are out of order`);
+      if (c.data.length < 2)
+        throw new RangeError(`writeBlock: series ${i} has a chunk shorter than its header`);
       prevMaxt = c.maxt;
     }
   }
@@ -305,12 +307,11 @@ async function writeIndex(
     const postings = new Map<string, Map<string, number[]>>();
     const all: number[] = [];
     const ids: number[] = [];
-    let tocSeries = 0;
     const body = new Encbuf(256);
+    const tocSeries = await f.pad(16);
     for (let i = 0; i < series.length; i++) {
       const s = series[i];
       const at = await f.pad(16);
-      if (i === 0) tocSeries = at;
       const id = at / 16;
       if (id > 0xffffffff) throw new RangeError('writeBlock: index series section exceeds 64 GiB');
       ids.push(id);

@@ -6,9 +6,9 @@
 // compaction deletes its parents only after the new block is in place; if the process dies before
 // that, the next open() sees the parents listed in the new block's meta.json and deletes them then, so
 // no sample is ever served twice. Leftover temporary directories are removed at open().
-import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareLabels, type Labels } from '../../shared/labels.js';
+import { compareLabels, compareStrings, type Labels } from '../../shared/labels.js';
 import type { Matcher } from '../../shared/matchers.js';
 import type { SeriesData } from '../../shared/storage.js';
 import { BlockCorruptionError } from '../block/errors.js';
@@ -233,7 +233,7 @@ export class BlockStore {
   labelNames(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
     const s = new Set<string>();
     for (const l of this.each(mint, maxt, (b) => b.labelNames(matcherSets))) for (const n of l) s.add(n);
-    return [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...s].sort(compareStrings);
   }
 
   labelValues(
@@ -245,7 +245,7 @@ export class BlockStore {
     const s = new Set<string>();
     for (const l of this.each(mint, maxt, (b) => b.labelValues(name, matcherSets)))
       for (const n of l) s.add(n);
-    return [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...s].sort(compareStrings);
   }
 
   /** Writes a block (a head cut) into the directory and starts serving it. */
@@ -380,7 +380,19 @@ export class BlockStore {
     await put(TOMBSTONES_FILENAME, encodeTombstones(stones));
     const n = countTombstones(stones);
     b.meta.stats.numTombstones = n;
-    await put(META_FILENAME, encodeMeta(b.meta));
+    // Rewrite meta.json from its own text so fields we do not model (e.g. compaction hints) survive.
+    let text: string;
+    try {
+      const raw = JSON.parse(await readFile(join(b.dir, META_FILENAME), 'utf8')) as Record<string, unknown>;
+      const stats = (raw.stats ?? {}) as Record<string, unknown>;
+      if (n > 0) stats.numTombstones = n;
+      else delete stats.numTombstones;
+      raw.stats = stats;
+      text = JSON.stringify(raw, null, '\t');
+    } catch {
+      text = encodeMeta(b.meta);
+    }
+    await put(META_FILENAME, text);
     await fsyncDir(b.dir);
     b.tombstones = stones;
   }
