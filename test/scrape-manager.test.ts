@@ -240,6 +240,53 @@ scrape_configs:
     }
   });
 
+  it('keeps scraping other targets on time while one target trickles its body slowly', async () => {
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      let i = 0;
+      const timer = setInterval(() => {
+        res.write(`slow_metric{i="${i}"} ${i}\n`);
+        if (++i === 15) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const slowPort = (slow.address() as AddressInfo).port;
+    const app = new MemoryAppendable();
+    const m = new ScrapeManager(app);
+    await m.applyConfig(
+      parseConfig(`
+scrape_configs:
+  - job_name: slow
+    scrape_interval: 3s
+    scrape_timeout: 3s
+    static_configs: [{targets: ['127.0.0.1:${slowPort}']}]
+  - job_name: fast
+    scrape_interval: 100ms
+    scrape_timeout: 100ms
+    metrics_path: /t/fast
+    static_configs: [{targets: ['127.0.0.1:${port}']}]
+`),
+    );
+    try {
+      const slowLoop = () => m.loops().find((l) => l.target.labels.includes('slow'))!;
+      await until(() => slowLoop().stats.scrapes >= 1, 10_000);
+      expect(slowLoop().health).toBe('up');
+      expect(slowLoop().lastScrapeDuration).toBeGreaterThan(1);
+      const fast = app.find('__name__="up"', 'job="fast"')[0];
+      // While the slow scrape took over a second, the fast target kept its 100ms cycle.
+      const gaps = fast.t.slice(1).map((t, i) => t - fast.t[i]);
+      expect(fast.t.length).toBeGreaterThan(10);
+      expect(Math.max(...gaps)).toBeLessThan(400);
+    } finally {
+      await m.stop();
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+
   it('spreads targets over the interval by their hash, stably', () => {
     const now = 1_700_000_000_123;
     const a = scrapeOffset(123456789n, 10_000, now);

@@ -226,9 +226,9 @@ function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesC
       if (hit !== undefined) e = hit;
       else {
         fresh = true;
-        const raw: string[] = ['__name__', own(body.substring(i, ne))];
+        const raw: string[] = ['__name__', cache.intern(own(body.substring(i, ne)))];
         if (ke !== ne) {
-          const err = parseLabelBlock(body, lb, ke, raw, !om, own);
+          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache.intern);
           if (err !== null) return new ParseError(line, err);
         }
         e = cache.add(own(key), raw);

@@ -273,6 +273,7 @@ export function parseLabelBlock(
   out: string[],
   lenient: boolean,
   own: (s: string) => string = (x) => x,
+  intern: (s: string) => string = (x) => x,
 ): string | null {
   let i = s + 1;
   const close = e - 1;
@@ -296,7 +297,9 @@ export function parseLabelBlock(
       else i++;
     }
     if (i >= close) return `unterminated value for label ${JSON.stringify(name)}`;
-    out.push(own(name), own(unescapeLabelValue(body, vs, i)));
+    const value = unescapeLabelValue(body, vs, i);
+    // Names and short values repeat across series: share one string each instead of one per series.
+    out.push(intern(name), value.length < 13 ? intern(value) : own(value));
     i = skipBlanks(body, i + 1, close, lenient);
     if (i >= close) return null;
     const c = body.charCodeAt(i);

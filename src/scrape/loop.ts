@@ -43,12 +43,16 @@ export interface LoopOptions {
   readonly headers?: () => Promise<Record<string, string>>;
   readonly jitterSeed?: bigint;
   readonly log?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Called after every scrape with its duration (seconds) and whether it succeeded (for metrics, benches). */
+  readonly onScrape?: (durationSeconds: number, ok: boolean) => void;
 }
 
 /** What a previous loop of the same target hands to its replacement on reload. */
 export interface LoopHandover {
+  /** The scrape cache, when the new config leaves its final labels valid; then `prevEntries` index it. */
   readonly cache: SeriesCache | null;
-  /** Final label sets appended (without explicit timestamps) by the last scrape. */
+  readonly prevEntries: Int32Array | null;
+  /** Otherwise the final label sets the last scrape appended (without explicit timestamps). */
   readonly prevSeries: (readonly string[])[];
   readonly reportsWritten: boolean;
   readonly health: Health;
@@ -75,8 +79,11 @@ export class ScrapeLoop {
   private readonly out = new ParsedSamples();
   private readonly opts: LoopOptions;
   private readonly reportLabels: (readonly string[])[];
-  private prevSids = new Int32Array(64);
+  /** Cache entries appended (without explicit timestamps) by the last successful scrape. */
+  private prevEntries = new Int32Array(64);
   private prevCount = 0;
+  /** Label sets a replaced loop appended last, not in this loop's cache: stale unless scraped again. */
+  private inherited: (readonly string[])[] = [];
   private reportsWritten = false;
   private timer: NodeJS.Timeout | null = null;
   private nextAt = 0;
@@ -102,7 +109,11 @@ export class ScrapeLoop {
       this.reportsWritten = handover.reportsWritten;
       // The previous loop's series become this loop's "previous scrape", so the first scrape marks the
       // ones that are gone as stale, whatever the cache.
-      for (const labels of handover.prevSeries) this.pushPrev(this.cache.internSeries(labels));
+      if (handover.cache && handover.prevEntries) {
+        this.prevEntries = handover.prevEntries.slice();
+        this.prevCount = handover.prevEntries.length;
+      }
+      this.inherited = [...handover.prevSeries];
     }
   }
 
@@ -147,10 +158,12 @@ export class ScrapeLoop {
 
   /** The state a replacement loop continues from (see ScrapeManager reload). */
   handover(keepCache: boolean): LoopHandover {
-    const prevSeries: (readonly string[])[] = [];
-    for (let i = 0; i < this.prevCount; i++) prevSeries.push(this.cache.seriesLabels[this.prevSids[i]]);
+    const prevSeries: (readonly string[])[] = [...this.inherited];
+    if (!keepCache)
+      for (let i = 0; i < this.prevCount; i++) prevSeries.push(this.cache.final[this.prevEntries[i]]!);
     return {
       cache: keepCache ? this.cache : null,
+      prevEntries: keepCache ? this.prevEntries.slice(0, this.prevCount) : null,
       prevSeries,
       reportsWritten: this.reportsWritten,
       health: this.health,
@@ -185,9 +198,10 @@ export class ScrapeLoop {
 
   /** Appends stale markers for every series of the last scrape (and optionally the synthetic ones). */
   private async appendStale(t: number, reports: boolean): Promise<void> {
-    const series: (readonly string[])[] = [];
-    for (let i = 0; i < this.prevCount; i++) series.push(this.cache.seriesLabels[this.prevSids[i]]);
+    const series: (readonly string[])[] = [...this.inherited];
+    for (let i = 0; i < this.prevCount; i++) series.push(this.cache.final[this.prevEntries[i]]!);
     this.prevCount = 0;
+    this.inherited = [];
     if (reports && this.reportsWritten) for (const l of this.reportLabels) series.push(l);
     if (series.length === 0) return;
     const n = series.length;
@@ -203,15 +217,6 @@ export class ScrapeLoop {
       this.stats.appendErrors++;
       this.opts.log?.('append of stale markers failed', { target: this.target.url, err: String(err) });
     }
-  }
-
-  private pushPrev(sid: number): void {
-    if (this.prevCount === this.prevSids.length) {
-      const a = new Int32Array(this.prevSids.length * 2);
-      a.set(this.prevSids);
-      this.prevSids = a;
-    }
-    this.prevSids[this.prevCount++] = sid;
   }
 
   private async fetchBody(): Promise<{ body: string; contentType: string }> {
@@ -319,11 +324,13 @@ export class ScrapeLoop {
     }
     if (!relabel(lset, this.opts.sc.metricRelabel)) {
       cache.final[e] = null;
+      cache.releaseRaw(e);
       return null;
     }
     const final = sortedPairs(lset);
     if (final.length === 0) {
       cache.final[e] = null;
+      cache.releaseRaw(e);
       return null;
     }
     const name = lset.get('__name__') ?? '';
@@ -341,7 +348,7 @@ export class ScrapeLoop {
       }
     }
     cache.final[e] = final;
-    cache.sid[e] = cache.internSeries(final);
+    cache.releaseRaw(e);
     return null;
   }
 
@@ -394,22 +401,24 @@ export class ScrapeLoop {
       }
     }
     const iter = cache.iter;
+    const ok = err === null && iter !== iterBefore;
     const prevCount = this.prevCount;
-    const nStaleMax = prevCount;
-    const cap = accepted + nStaleMax + REPORT_NAMES.length;
+    const inherited = this.inherited;
+    const cap = accepted + prevCount + inherited.length + REPORT_NAMES.length;
     const series: (readonly string[])[] = new Array(cap);
     const t = new Float64Array(cap);
     const v = new Float64Array(cap);
     let n = 0;
-    const prevSids = this.prevSids;
-    const curSids = new Int32Array(Math.max(16, accepted));
+    const prevEntries = this.prevEntries;
+    const curEntries = new Int32Array(Math.max(16, accepted));
     let curCount = 0;
-    const seriesLastIter = cache.seriesLastIter;
-    if (err === null && iter !== iterBefore) {
+    const tracked = cache.tracked;
+    const finals = cache.final;
+    if (ok) {
       const honorTs = cfg.honorTimestamps;
       for (let i = 0; i < out.count; i++) {
         const e = out.entry[i];
-        const final = cache.final[e];
+        const final = finals[e];
         if (!final) continue;
         series[n] = final;
         const ts = out.t[i];
@@ -417,23 +426,33 @@ export class ScrapeLoop {
         t[n] = explicit ? ts : appendTime;
         v[n] = out.v[i];
         n++;
-        if (!explicit) {
-          const sid = cache.sid[e];
-          if (seriesLastIter[sid] !== iter) {
-            seriesLastIter[sid] = iter;
-            curSids[curCount++] = sid;
-          }
+        if (!explicit && tracked[e] !== iter) {
+          tracked[e] = iter;
+          curEntries[curCount++] = e;
         }
       }
     }
     // Stale markers for the series of the last scrape that this one did not write (all of them on failure).
     for (let i = 0; i < prevCount; i++) {
-      const sid = prevSids[i];
-      if (err === null && seriesLastIter[sid] === iter && iter !== iterBefore) continue;
-      series[n] = cache.seriesLabels[sid];
+      const e = prevEntries[i];
+      if (ok && tracked[e] === iter) continue;
+      series[n] = finals[e]!;
       t[n] = appendTime;
       v[n] = STALE_NAN;
       n++;
+    }
+    if (inherited.length > 0) {
+      // Series of a replaced loop (other cache): stale unless this scrape wrote the same label set.
+      const now = new Set<string>();
+      if (ok) for (let i = 0; i < curCount; i++) now.add(finals[curEntries[i]]!.join('\xff'));
+      for (const labels of inherited) {
+        if (now.has(labels.join('\xff'))) continue;
+        series[n] = labels;
+        t[n] = appendTime;
+        v[n] = STALE_NAN;
+        n++;
+      }
+      this.inherited = [];
     }
     const duration = (Date.now() - start) / 1000;
     const reportValues = [err === null ? 1 : 0, duration, total, err === null ? added : 0, seriesAdded];
@@ -450,7 +469,7 @@ export class ScrapeLoop {
       t: t.subarray(0, n),
       v: v.subarray(0, n),
     };
-    this.prevSids = curSids;
+    this.prevEntries = curEntries;
     this.prevCount = curCount;
     this.stats.scrapes++;
     try {
@@ -466,8 +485,8 @@ export class ScrapeLoop {
       if (remap !== null) {
         let k = 0;
         for (let i = 0; i < this.prevCount; i++) {
-          const s = remap[this.prevSids[i]];
-          if (s >= 0) this.prevSids[k++] = s;
+          const r = remap[this.prevEntries[i]];
+          if (r >= 0) this.prevEntries[k++] = r;
         }
         this.prevCount = k;
       }
@@ -477,6 +496,7 @@ export class ScrapeLoop {
     this.lastError = err ?? '';
     this.lastScrape = start;
     this.lastScrapeDuration = (Date.now() - start) / 1000;
+    this.opts.onScrape?.(this.lastScrapeDuration, err === null);
     if (err !== null) this.opts.log?.('scrape failed', { target: this.target.url, err });
   }
 }

@@ -63,6 +63,8 @@ export interface ManagerOptions {
   log?: Log;
   /** Mixed into every target's hash (Prometheus: hostname and external labels), so that two servers scraping the same targets do not scrape in lock step. */
   jitterSeed?: bigint;
+  /** Called after every scrape of every target with its duration (seconds) and success. */
+  onScrape?: (durationSeconds: number, ok: boolean) => void;
   /** The host name that replaces localhost in globalUrl (default: os.hostname()). */
   hostname?: string;
 }
@@ -171,6 +173,7 @@ class ScrapePool {
         headers: needsAuth ? () => this.authHeaders() : undefined,
         jitterSeed: this.opts.jitterSeed,
         log: this.opts.log,
+        onScrape: this.opts.onScrape,
       },
       handover,
     );

@@ -30,15 +30,20 @@ export interface MetricMetadata {
 /** A final label set after relabelling, flattened [name0, value0, ...] sorted by name; null when dropped. */
 export type FinalLabels = readonly string[] | null;
 
+const EMPTY: readonly string[] = Object.freeze([]) as readonly string[];
+
 export class SeriesCache {
   /** Entry -> the series text of its line. */
   keys: string[] = [];
-  /** Entry -> the label pairs as parsed, flattened ['__name__', name, l1, v1, ...] in exposition order. */
+  /**
+   * Entry -> the label pairs as parsed, flattened ['__name__', name, l1, v1, ...] in exposition order. The
+   * scrape loop releases them (empty array) once the final labels are computed.
+   */
   raw: (readonly string[])[] = [];
   /** Entry -> final labels, filled by the scrape loop (undefined until then, null when relabelling dropped it). */
   final: (FinalLabels | undefined)[] = [];
-  /** Entry -> series id (index into `seriesLabels`), -1 until the loop interns the final labels. */
-  sid: number[] = [];
+  /** Entry -> the iteration of the last scrape that appended it without an explicit timestamp (staleness). */
+  tracked: number[] = [];
   /** Entry -> the iteration of the last parse that saw it. */
   lastIter: number[] = [];
   /** Entry -> the entry that followed it in the last parse, -1 if none. */
@@ -49,19 +54,11 @@ export class SeriesCache {
   prefixLines: number[] = [];
   /** Entry -> the metadata families its prefix's HELP/TYPE/UNIT lines describe (null when none). */
   prefixMeta: (MetricMetadata[] | null)[] = [];
-  /** Entry -> shard and series ref, for the coordinator's fast path (-1 when unknown). */
-  shard: number[] = [];
-  ref: number[] = [];
   readonly map = new Map<string, number>();
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
   iter = 0;
-
-  /** Series ids: one per distinct final label set, shared by entries whose texts differ but relabel alike. */
-  readonly seriesIndex = new Map<string, number>();
-  seriesLabels: (readonly string[])[] = [];
-  seriesLastIter: number[] = [];
 
   /** Metric metadata of the target by family name, for /api/v1/metadata and /api/v1/targets/metadata. */
   readonly metadata = new Map<string, MetricMetadata>();
@@ -78,91 +75,72 @@ export class SeriesCache {
     this.prefixMeta.push(null);
     this.raw.push(raw);
     this.final.push(undefined);
-    this.sid.push(-1);
+    this.tracked.push(-1);
     this.lastIter.push(this.iter);
     this.succ.push(-1);
-    this.shard.push(-1);
-    this.ref.push(-1);
     this.map.set(key, e);
     return e;
   }
 
-  /** Interns a final label set (flattened, sorted) and returns its series id. */
-  internSeries(final: readonly string[]): number {
-    let key = '';
-    for (let i = 0; i < final.length; i++) key += final[i] + '\xff';
-    let id = this.seriesIndex.get(key);
-    if (id === undefined) {
-      id = this.seriesLabels.length;
-      this.seriesIndex.set(key, id);
-      this.seriesLabels.push(final);
-      this.seriesLastIter.push(-1);
-    }
-    return id;
+  /** Label names and short values, shared by all series of the target. */
+  private readonly strings = new Map<string, string>();
+
+  /** One shared copy of a small string (label names, short values). */
+  readonly intern = (s: string): string => {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    if (this.strings.size < 100_000) this.strings.set(s, s);
+    return s;
+  };
+
+  /** Releases an entry's parsed label pairs once its final labels are known. */
+  releaseRaw(e: number): void {
+    this.raw[e] = EMPTY;
   }
 
   /**
-   * Drops entries, series and metadata the last successful parse did not see, once they are a sizeable part
-   * of the cache (series churn or several spellings of one series). Entry numbers change: call it only when
-   * the parse output of this iteration is no longer needed. Returns the old -> new series id map when
-   * series ids changed (-1 for dropped ones), null otherwise.
+   * Drops entries and metadata the last parse did not see, once they are a sizeable part of the cache
+   * (series churn or several spellings of one series). Entry numbers change: call it only when the parse
+   * output of this iteration is no longer needed. Returns the old -> new entry map (-1 for dropped ones)
+   * when entries moved, null otherwise.
    */
   compact(): Int32Array | null {
     const iter = this.iter;
-    let seriesRemap: Int32Array | null = null;
+    let remap: Int32Array | null = null;
     let unseen = 0;
     for (let e = 0; e < this.keys.length; e++) if (this.lastIter[e] !== iter) unseen++;
     if (unseen > 64 && unseen * 4 > this.keys.length) {
-      const remap = new Int32Array(this.keys.length).fill(-1);
+      remap = new Int32Array(this.keys.length).fill(-1);
       const old = {
         keys: this.keys,
         raw: this.raw,
         final: this.final,
+        tracked: this.tracked,
         lastIter: this.lastIter,
         succ: this.succ,
-        shard: this.shard,
-        ref: this.ref,
         prefix: this.prefix,
         prefixLines: this.prefixLines,
         prefixMeta: this.prefixMeta,
       };
-      this.prefix = [];
-      this.prefixLines = [];
-      this.prefixMeta = [];
       this.keys = [];
       this.raw = [];
       this.final = [];
-      this.sid = [];
+      this.tracked = [];
       this.lastIter = [];
       this.succ = [];
-      this.shard = [];
-      this.ref = [];
+      this.prefix = [];
+      this.prefixLines = [];
+      this.prefixMeta = [];
       this.map.clear();
-      seriesRemap = new Int32Array(this.seriesLabels.length).fill(-1);
-      const oldSid = this.sid;
-      const oldSeriesLastIter = this.seriesLastIter;
-      this.seriesIndex.clear();
-      this.seriesLabels = [];
-      this.seriesLastIter = [];
       for (let e = 0; e < old.keys.length; e++) {
-        if (old.lastIter[e] !== iter) continue;
-        const n = this.add(old.keys[e], old.raw[e]);
-        remap[e] = n;
-        this.final[n] = old.final[e];
-        this.lastIter[n] = iter;
-        this.shard[n] = old.shard[e];
-        this.ref[n] = old.ref[e];
-        this.prefix[n] = old.prefix[e];
-        this.prefixLines[n] = old.prefixLines[e];
-        this.prefixMeta[n] = old.prefixMeta[e];
-        const f = old.final[e];
-        if (f) {
-          const id = this.internSeries(f);
-          this.sid[n] = id;
-          if (oldSid[e] >= 0) {
-            seriesRemap[oldSid[e]] = id;
-            this.seriesLastIter[id] = oldSeriesLastIter[oldSid[e]];
-          }
+        if (old.lastIter[e] === iter) {
+          const n = this.add(old.keys[e], old.raw[e]);
+          remap[e] = n;
+          this.final[n] = old.final[e];
+          this.tracked[n] = old.tracked[e];
+          this.prefix[n] = old.prefix[e];
+          this.prefixLines[n] = old.prefixLines[e];
+          this.prefixMeta[n] = old.prefixMeta[e];
         }
       }
       for (let e = 0; e < old.keys.length; e++) {
@@ -172,6 +150,6 @@ export class SeriesCache {
       this.first = this.first >= 0 ? remap[this.first] : -1;
     }
     for (const [name, m] of this.metadata) if (m.lastIter !== iter) this.metadata.delete(name);
-    return seriesRemap;
+    return remap;
   }
 }

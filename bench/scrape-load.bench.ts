@@ -1,0 +1,224 @@
+/**
+ * End-to-end scrape load: K simulated targets x M series (bench/target-simulator.ts, in a child process) at
+ * a fixed interval, scraped by promshard's ScrapeManager in this process and, with --prometheus, by the real
+ * Prometheus 2.42 at the same time (same targets, same interval, file_sd). Reports per scraper: samples/s,
+ * scrape duration p50/p99, missed intervals, CPU-seconds per million samples, resident memory; and for
+ * promshard the main-thread event-loop utilisation.
+ *
+ * `node dist/bench/run.js scrape-load [--targets=1000] [--series=1000] [--interval=10s] [--duration=120]
+ *   [--storage=null|engine] [--shards=2] [--prometheus]`
+ * --storage=engine appends into the real sharded StorageEngine (src/coordinator) in a temp dir; null counts
+ * samples only (the scrape path alone). The issue's full run is --duration=600.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseDuration } from '../src/config/duration.js';
+import { parseConfig } from '../src/config/load.js';
+import { ScrapeManager } from '../src/scrape/manager.js';
+import {
+  type Appendable,
+  type AppendOutcome,
+  type AppendRequest,
+  emptyOutcome,
+} from '../src/shared/ingest.js';
+import { packageRoot } from '../src/shared/package-root.js';
+
+function arg(args: string[], name: string, dflt: string): string {
+  const a = args.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+  if (a === undefined) return dflt;
+  return a.includes('=') ? a.slice(name.length + 3) : 'true';
+}
+
+class CountingAppendable implements Appendable {
+  samples = 0;
+  async append(req: AppendRequest): Promise<AppendOutcome> {
+    const o = emptyOutcome();
+    o.appended = req.t.length;
+    this.samples += req.t.length;
+    return o;
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** utime+stime of a process in seconds, and its RSS in bytes, from /proc. */
+function procStats(pid: number): { cpu: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const rssPages = Number(f[21]);
+  return { cpu: ticks / 100, rss: rssPages * 4096 };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export default async function run(args: string[]): Promise<void> {
+  const targets = Number(arg(args, 'targets', '1000'));
+  const series = Number(arg(args, 'series', '1000'));
+  const intervalText = arg(args, 'interval', '10s');
+  const interval = parseDuration(intervalText) ?? 10_000;
+  const duration = Number(arg(args, 'duration', '120')) * 1000;
+  const storage = arg(args, 'storage', 'null');
+  const withProm = arg(args, 'prometheus', 'false') === 'true';
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-scrape-load-'));
+  const sdFile = join(dir, 'targets.json');
+  const root = packageRoot();
+  const children: ChildProcess[] = [];
+  let engine: { close(): Promise<void> } | null = null;
+  try {
+    const sim = spawn(
+      process.execPath,
+      [
+        join(root, 'dist', 'bench', 'target-simulator.js'),
+        `--targets=${targets}`,
+        `--series=${series}`,
+        `--sd-file=${sdFile}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(sim);
+    while (!existsSync(sdFile)) await sleep(100);
+    await sleep(200);
+    console.log(
+      `scrape-load: ${targets} targets x ${series} series every ${intervalText} (simulator pid ${sim.pid}), ${duration / 1000}s`,
+    );
+
+    const config = `global:
+  scrape_interval: ${intervalText}
+  scrape_timeout: ${intervalText}
+scrape_configs:
+  - job_name: sim
+    file_sd_configs: [{files: ['${sdFile}']}]
+`;
+    let prom: ChildProcess | null = null;
+    let promPort = 0;
+    if (withProm) {
+      if (spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status !== 0) {
+        console.log('  prometheus not on PATH: comparison skipped');
+      } else {
+        promPort = await freePort();
+        writeFileSync(join(dir, 'prometheus.yml'), config);
+        prom = spawn(
+          'prometheus',
+          [
+            `--config.file=${join(dir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${join(dir, 'prom-data')}`,
+            `--web.listen-address=127.0.0.1:${promPort}`,
+          ],
+          { stdio: 'ignore' },
+        );
+        children.push(prom);
+      }
+    }
+
+    let appendable: Appendable;
+    let counted: CountingAppendable | null = null;
+    if (storage === 'engine') {
+      const mod = await import('../src/coordinator/index.js');
+      const e = await mod.StorageEngine.open(join(dir, 'promshard-data'), {
+        shards: Number(arg(args, 'shards', '2')),
+      });
+      engine = e;
+      appendable = e;
+    } else {
+      counted = new CountingAppendable();
+      appendable = counted;
+    }
+    const durations: number[] = [];
+    let recording = false;
+    let samples = 0;
+    const manager = new ScrapeManager(appendable, {
+      onScrape: (d) => {
+        if (recording) durations.push(d);
+      },
+    });
+    await manager.applyConfig(parseConfig(config));
+    // Warm up one interval (every target's first, cold scrape), then measure.
+    await sleep(interval + 1000);
+    const stepLoops = manager.loops();
+    const missedBefore = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0);
+    const appendedBefore = stepLoops.reduce((a, l) => a + l.stats.samplesAppended, 0);
+    recording = true;
+    const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
+    const prom0 = prom?.pid ? procStats(prom.pid) : null;
+    const t0 = Date.now();
+    let maxRss = 0;
+    while (Date.now() - t0 < duration) {
+      await sleep(500);
+      maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    }
+    recording = false;
+    const wall = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
+    const prom1 = prom?.pid ? procStats(prom.pid) : null;
+    samples = stepLoops.reduce((a, l) => a + l.stats.samplesAppended, 0) - appendedBefore;
+    const missed = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0) - missedBefore;
+    const failed = stepLoops.filter((l) => l.health !== 'up').length;
+    durations.sort((a, b) => a - b);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    console.log(
+      `  promshard (storage=${storage}): ${(samples / wall / 1000).toFixed(1)}k samples/s, scrape duration p50 ${(quantile(durations, 0.5) * 1000).toFixed(1)} ms p99 ${(quantile(durations, 0.99) * 1000).toFixed(1)} ms (${durations.length} scrapes), missed intervals ${missed}, targets not up ${failed}`,
+    );
+    console.log(
+      `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}%, max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
+    );
+    if (prom && prom0 && prom1) {
+      const q = async (query: string) => {
+        const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(query)}`);
+        return (
+          (await r.json()) as {
+            data: { result: { value?: [number, string]; values?: [number, string][] }[] };
+          }
+        ).data.result;
+      };
+      const w = `${Math.floor(wall)}s`;
+      const psamples = Number(
+        (
+          await q(
+            `sum(sum_over_time(scrape_samples_post_metric_relabeling{job="sim"}[${w}])) + 5 * sum(count_over_time(up{job="sim"}[${w}]))`,
+          )
+        )[0]?.value?.[1] ?? 0,
+      );
+      const pd: number[] = [];
+      for (const s of await q(`scrape_duration_seconds{job="sim"}[${w}]`))
+        for (const [, v] of s.values ?? []) pd.push(Number(v));
+      pd.sort((a, b) => a - b);
+      const pdown = Number((await q(`count(up{job="sim"} == 0)`))[0]?.value?.[1] ?? 0);
+      const pcpu = prom1.cpu - prom0.cpu;
+      console.log(
+        `  prometheus 2.42: ${(psamples / wall / 1000).toFixed(1)}k samples/s, scrape duration p50 ${(quantile(pd, 0.5) * 1000).toFixed(1)} ms p99 ${(quantile(pd, 0.99) * 1000).toFixed(1)} ms (${pd.length} scrapes), targets not up ${pdown}`,
+      );
+      console.log(
+        `    CPU ${pcpu.toFixed(1)} s = ${(pcpu / (psamples / 1e6)).toFixed(2)} CPU-s per million samples, RSS ${(prom1.rss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+    void counted;
+    await manager.stop();
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    if (engine) await engine.close().catch(() => undefined);
+    await sleep(500);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('scrape-load.bench.js')) {
+  await run(process.argv.slice(2));
+}
