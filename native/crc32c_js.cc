@@ -9,10 +9,10 @@ namespace {
 Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   js::Span<uint8_t> buf;
-  if (!js::typedArrayArg(info, 0, napi_uint8_array, "crc32c: buf", &buf)) return env.Undefined();
+  if (!js::typedArrayArg(info, 0, napi_uint8_array, "crc32c", "buf", &buf)) return env.Undefined();
   double prev;
-  if (!js::numberArg(info, 1, 0, "crc32c: crc", &prev)) return env.Undefined();
-  if (!(prev >= 0 && prev <= 4294967295.0) || prev != static_cast<double>(static_cast<uint32_t>(prev))) {
+  if (!js::numberArg(info, 1, 0, "crc32c", "crc", &prev)) return env.Undefined();
+  if (!js::isIntegerIn(prev, 0, 4294967295.0)) {
     return js::throwRangeError(env, "crc32c: crc must be an integer in [0, 2^32)");
   }
   const uint32_t crc = crc32c(static_cast<uint32_t>(prev), buf.data, buf.length);

@@ -10,9 +10,11 @@
 namespace promshard {
 namespace {
 
-bool listArg(Napi::Env env, Napi::Value value, const std::string& what, U32Span* out) {
+// what() names the argument for the error message; called only on error.
+template <class What>
+bool listArg(Napi::Env env, Napi::Value value, What what, U32Span* out) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-    js::throwTypeError(env, what + " must be a Uint32Array");
+    js::throwTypeError(env, what() + " must be a Uint32Array");
     return false;
   }
   Napi::Uint32Array a = value.As<Napi::Uint32Array>();
@@ -35,7 +37,9 @@ bool listsArg(const Napi::CallbackInfo& info, const char* fn, std::vector<U32Spa
     Napi::Value v = arr.Get(i);
     if (env.IsExceptionPending()) return false;  // a getter threw
     U32Span s;
-    if (!listArg(env, v, std::string(fn) + ": lists[" + std::to_string(i) + "]", &s)) return false;
+    if (!listArg(
+            env, v, [&] { return std::string(fn) + ": lists[" + std::to_string(i) + "]"; }, &s))
+      return false;
     out->push_back(s);
   }
   return true;
@@ -68,7 +72,10 @@ Napi::Value Difference(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   U32Span a, b;
   if (info.Length() < 2) return js::throwTypeError(env, "difference: expects (a, b)");
-  if (!listArg(env, info[0], "difference: a", &a) || !listArg(env, info[1], "difference: b", &b)) {
+  if (!listArg(
+          env, info[0], [] { return std::string("difference: a"); }, &a) ||
+      !listArg(
+          env, info[1], [] { return std::string("difference: b"); }, &b)) {
     return env.Undefined();
   }
   U32Vec out;

@@ -37,17 +37,16 @@ bool checkTimestamps(Napi::Env env, const char* fn, const double* t, size_t star
 // Reads (t, v, start?, end?) at argument index first.
 bool samplesArgs(const Napi::CallbackInfo& info, size_t first, const char* fn, js::Span<double>* t,
                  js::Span<double>* v, size_t* start, size_t* end) {
-  const std::string f(fn);
-  if (!js::typedArrayArg(info, first, napi_float64_array, (f + ": t").c_str(), t)) return false;
-  if (!js::typedArrayArg(info, first + 1, napi_float64_array, (f + ": v").c_str(), v)) return false;
+  if (!js::typedArrayArg(info, first, napi_float64_array, fn, "t", t)) return false;
+  if (!js::typedArrayArg(info, first + 1, napi_float64_array, fn, "v", v)) return false;
   if (t->length != v->length) {
-    js::throwRangeError(info.Env(), f + ": t and v must have the same length");
+    js::throwRangeError(info.Env(), js::argName(fn, "t and v must have the same length"));
     return false;
   }
-  if (!js::indexArg(info, first + 2, 0, t->length, (f + ": start").c_str(), start)) return false;
-  if (!js::indexArg(info, first + 3, t->length, t->length, (f + ": end").c_str(), end)) return false;
+  if (!js::indexArg(info, first + 2, 0, t->length, fn, "start", start)) return false;
+  if (!js::indexArg(info, first + 3, t->length, t->length, fn, "end", end)) return false;
   if (*start > *end) {
-    js::throwRangeError(info.Env(), f + ": start must not exceed end");
+    js::throwRangeError(info.Env(), js::argName(fn, "start must not exceed end"));
     return false;
   }
   return true;
@@ -81,13 +80,12 @@ Napi::Value XorEncode(const Napi::CallbackInfo& info) {
 }
 
 bool chunkArg(const Napi::CallbackInfo& info, size_t i, const char* fn, js::Span<uint8_t>* chunk) {
-  return js::typedArrayArg(info, i, napi_uint8_array, (std::string(fn) + ": chunk").c_str(), chunk);
+  return js::typedArrayArg(info, i, napi_uint8_array, fn, "chunk", chunk);
 }
 
 bool rangeArgs(const Napi::CallbackInfo& info, size_t i, const char* fn, double* mint, double* maxt) {
-  const std::string f(fn);
-  return js::numberArg(info, i, -kInf, (f + ": mint").c_str(), mint) &&
-         js::numberArg(info, i + 1, kInf, (f + ": maxt").c_str(), maxt);
+  return js::numberArg(info, i, -kInf, fn, "mint", mint) &&
+         js::numberArg(info, i + 1, kInf, fn, "maxt", maxt);
 }
 
 Napi::Value XorDecode(const Napi::CallbackInfo& info) {
@@ -169,11 +167,10 @@ int64_t decodeInto(Napi::Env env, const char* fn, const uint8_t* chunk, size_t l
 
 bool outArgs(const Napi::CallbackInfo& info, size_t i, const char* fn, js::Span<double>* outT,
              js::Span<double>* outV, size_t* at) {
-  const std::string f(fn);
-  if (!js::typedArrayArg(info, i, napi_float64_array, (f + ": outT").c_str(), outT)) return false;
-  if (!js::typedArrayArg(info, i + 1, napi_float64_array, (f + ": outV").c_str(), outV)) return false;
+  if (!js::typedArrayArg(info, i, napi_float64_array, fn, "outT", outT)) return false;
+  if (!js::typedArrayArg(info, i + 1, napi_float64_array, fn, "outV", outV)) return false;
   const size_t cap = outT->length < outV->length ? outT->length : outV->length;
-  return js::indexArg(info, i + 2, 0, cap, (f + ": at").c_str(), at);
+  return js::indexArg(info, i + 2, 0, cap, fn, "at", at);
 }
 
 // xorDecodeInto(chunk, mint, maxt, outT, outV, at) -> count
@@ -204,8 +201,8 @@ Napi::Value XorDecodeMany(const Napi::CallbackInfo& info) {
   js::Span<double> outT, outV;
   double mint, maxt;
   size_t at;
-  if (!js::typedArrayArg(info, 0, napi_uint8_array, "xorDecodeMany: data", &data) ||
-      !js::typedArrayArg(info, 1, napi_uint32_array, "xorDecodeMany: ranges", &ranges) ||
+  if (!js::typedArrayArg(info, 0, napi_uint8_array, "xorDecodeMany", "data", &data) ||
+      !js::typedArrayArg(info, 1, napi_uint32_array, "xorDecodeMany", "ranges", &ranges) ||
       !rangeArgs(info, 2, "xorDecodeMany", &mint, &maxt) ||
       !outArgs(info, 4, "xorDecodeMany", &outT, &outV, &at)) {
     return env.Undefined();
@@ -215,7 +212,7 @@ Napi::Value XorDecodeMany(const Napi::CallbackInfo& info) {
   const size_t chunks = ranges.length / 2;
   js::Span<uint32_t> counts;
   if (info.Length() > 7 && !info[7].IsUndefined()) {
-    if (!js::typedArrayArg(info, 7, napi_uint32_array, "xorDecodeMany: counts", &counts))
+    if (!js::typedArrayArg(info, 7, napi_uint32_array, "xorDecodeMany", "counts", &counts))
       return env.Undefined();
     if (counts.length < chunks)
       return js::throwRangeError(env, "xorDecodeMany: counts is shorter than the chunk list");
