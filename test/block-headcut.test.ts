@@ -89,6 +89,25 @@ describe('head cut input', () => {
     expect(n).toBe(104);
   });
 
+  it('re-encodes only the chunks that need it, each group of overlapping chunks on its own', () => {
+    const mk = (t0: number, n: number, step: number) => {
+      const s = series(t0, n, step, (i) => t0 + i);
+      return { mint: s.t[0], maxt: s.t[n - 1], encoding: 1, data: ops.xorEncode(s.t, s.v) };
+    };
+    const c1 = mk(0, 11, 1); // crosses minTime 5
+    const c2 = mk(40, 11, 1); // untouched
+    const c3 = mk(90, 20, 50); // crosses maxTime 1000
+    const out = mergeSeriesChunks([{ chunks: [c1, c2, c3], deleted: undefined }], 5, 1000);
+    expect(out.length).toBe(3);
+    expect(out[1].data).toBe(c2.data);
+    expect(out.map((c) => [c.mint, c.maxt])).toEqual([
+      [5, 10],
+      [40, 50],
+      [90, 990],
+    ]);
+    for (let i = 1; i < out.length; i++) expect(out[i].mint).toBeGreaterThan(out[i - 1].maxt);
+  });
+
   it.skipIf(!haveFixture)(
     'cuts a block from the addon head chunk store holding the fixture samples',
     async () => {

@@ -53,86 +53,108 @@ function filterDeleted(t: Float64Array, v: Float64Array, n: number, del: readonl
 }
 
 /**
- * The chunks of one series gathered from several blocks (each list with its block's deleted
- * intervals), as the writer wants them: in time order, not overlapping, inside [minTime, maxTime),
- * deleted samples gone. Untouched chunks keep their bytes.
+ * The chunks of one series gathered from several sources (each list with its deleted intervals), as
+ * the writer wants them: in time order, not overlapping, inside [minTime, maxTime), deleted samples
+ * gone. Chunks are grouped by overlapping time ranges; a group of one chunk that needs no change keeps
+ * its bytes, any other group is decoded, merged by time (for equal timestamps the earlier source in
+ * `parts` wins) and re-encoded. Non-XOR chunks that would need decoding are dropped.
  */
 export function mergeSeriesChunks(
   parts: { chunks: readonly StoredChunk[]; deleted: readonly Interval[] | undefined }[],
   minTime: number,
   maxTime: number,
 ): ChunkInput[] {
-  // Chunks that need decoding go through `pending` (time-sorted samples), the rest pass through.
-  const plain: ChunkInput[] = [];
-  const toDecode: StoredChunk[] = [];
-  const toDecodeDel: (readonly Interval[] | undefined)[] = [];
-  for (const p of parts) {
-    for (const c of p.chunks) {
+  interface Cand {
+    c: StoredChunk;
+    part: number;
+    must: boolean;
+  }
+  const cands: Cand[] = [];
+  for (let pi = 0; pi < parts.length; pi++) {
+    const del = parts[pi].deleted;
+    for (const c of parts[pi].chunks) {
       if (c.maxt < minTime || c.mint >= maxTime) continue;
-      const del = p.deleted;
       if (del && coveredBy(del, c.mint, c.maxt)) continue;
-      const partial = c.mint < minTime || c.maxt >= maxTime;
-      if ((del && overlapsAny(del, c.mint, c.maxt)) || partial) {
-        if (c.encoding !== ENCODING_XOR) continue; // cannot cut a non-XOR chunk; dropped like Prometheus' iterators would not serve it
-        toDecode.push(c);
-        toDecodeDel.push(del);
-      } else {
-        plain.push({ mint: c.mint, maxt: c.maxt, data: c.data, encoding: c.encoding });
-      }
+      const must =
+        c.mint < minTime || c.maxt >= maxTime || (del !== undefined && overlapsAny(del, c.mint, c.maxt));
+      cands.push({ c, part: pi, must });
     }
   }
-  plain.sort((a, b) => a.mint - b.mint);
-  // Any plain chunk overlapping another one (or a decoded one) must be decoded too.
-  const decodedRanges: { mint: number; maxt: number }[] = toDecode.map((c) => ({
-    mint: c.mint,
-    maxt: c.maxt,
-  }));
-  const keep: ChunkInput[] = [];
-  let prevMaxt = -Infinity; // the latest end among the earlier chunks, not just the previous one
-  for (let i = 0; i < plain.length; i++) {
-    const c = plain[i];
-    const overlapPrev = prevMaxt >= c.mint;
-    prevMaxt = Math.max(prevMaxt, c.maxt);
-    const overlapNext = i + 1 < plain.length && plain[i + 1].mint <= c.maxt;
-    const overlapDecoded = decodedRanges.some((r) => r.mint <= c.maxt && c.mint <= r.maxt);
-    if ((overlapPrev || overlapNext || overlapDecoded) && (c.encoding ?? ENCODING_XOR) === ENCODING_XOR) {
-      toDecode.push({ mint: c.mint, maxt: c.maxt, encoding: ENCODING_XOR, data: c.data });
-      toDecodeDel.push(undefined);
-    } else keep.push(c);
+  cands.sort((x, y) => x.c.mint - y.c.mint || x.part - y.part);
+  const out: ChunkInput[] = [];
+  for (let i = 0; i < cands.length; ) {
+    let j = i + 1;
+    let gMax = cands[i].c.maxt;
+    while (j < cands.length && cands[j].c.mint <= gMax) {
+      gMax = Math.max(gMax, cands[j].c.maxt);
+      j++;
+    }
+    if (j === i + 1 && !cands[i].must) {
+      const c = cands[i].c;
+      out.push({ mint: c.mint, maxt: c.maxt, data: c.data, encoding: c.encoding });
+    } else {
+      const group = cands.slice(i, j).filter((x) => x.c.encoding === ENCODING_XOR);
+      reencodeGroup(group, parts, minTime, maxTime, out);
+    }
+    i = j;
   }
-  if (toDecode.length === 0) return keep;
+  return out;
+}
 
-  // Decode, merge by time (the first sample seen for a timestamp wins), cut into new chunks.
+/** Decodes a group of overlapping chunks, merges them by time and appends the re-encoded chunks. */
+function reencodeGroup(
+  group: { c: StoredChunk; part: number }[],
+  parts: { deleted: readonly Interval[] | undefined }[],
+  minTime: number,
+  maxTime: number,
+  out: ChunkInput[],
+): void {
+  if (group.length === 0) return;
+  // One sorted run per source: a source's chunks do not overlap each other.
+  group.sort((x, y) => x.part - y.part || x.c.mint - y.c.mint);
   let total = 0;
-  for (const c of toDecode) total += c.data.length >= 2 ? (c.data[0] << 8) | c.data[1] : 0;
+  for (const g of group) total += g.c.data.length >= 2 ? (g.c.data[0] << 8) | g.c.data[1] : 0;
   const t = new Float64Array(total);
   const v = new Float64Array(total);
+  const runStart: number[] = [];
   let n = 0;
-  for (let i = 0; i < toDecode.length; i++) {
+  for (let k = 0; k < group.length; k++) {
+    if (k === 0 || group[k].part !== group[k - 1].part) runStart.push(n);
     const start = n;
-    n += ops.xorDecodeInto(toDecode[i].data, minTime, maxTime - 1, t, v, n);
-    const del = toDecodeDel[i];
-    if (del) {
-      const k = filterDeleted(t.subarray(start, n), v.subarray(start, n), n - start, del);
-      n = start + k;
+    n += ops.xorDecodeInto(group[k].c.data, minTime, maxTime - 1, t, v, n);
+    const del = parts[group[k].part].deleted;
+    if (del) n = start + filterDeleted(t.subarray(start, n), v.subarray(start, n), n - start, del);
+  }
+  runStart.push(n);
+  let mt: Float64Array;
+  let mv: Float64Array;
+  let m: number;
+  if (runStart.length === 2) {
+    mt = t;
+    mv = v;
+    m = n;
+  } else {
+    // K-way merge of the runs (k is small: the number of sources); ties go to the earlier source.
+    const k = runStart.length - 1;
+    const pos = runStart.slice(0, k);
+    const end = runStart.slice(1);
+    mt = new Float64Array(n);
+    mv = new Float64Array(n);
+    m = 0;
+    for (;;) {
+      let best = -1;
+      for (let r = 0; r < k; r++) if (pos[r] < end[r] && (best < 0 || t[pos[r]] < t[pos[best]])) best = r;
+      if (best < 0) break;
+      const ts = t[pos[best]];
+      if (m === 0 || mt[m - 1] !== ts) {
+        mt[m] = ts;
+        mv[m] = v[pos[best]];
+        m++;
+      }
+      pos[best]++;
     }
   }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => t[a] - t[b] || a - b);
-  const mt = new Float64Array(n);
-  const mv = new Float64Array(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const k = order[i];
-    if (m > 0 && mt[m - 1] === t[k]) continue;
-    mt[m] = t[k];
-    mv[m] = v[k];
-    m++;
-  }
-  const reencoded: ChunkInput[] = [];
-  encodeChunks(mt, mv, m, reencoded);
-  return [...keep, ...reencoded].sort((a, b) => a.mint - b.mint);
+  encodeChunks(mt, mv, m, out);
 }
 
 /** What a head's chunk export gives (HeadChunks.exportChunks of src/native/binding.ts). */
