@@ -18,6 +18,10 @@
 #include "js_util.h"
 #include "xor.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace promshard {
 namespace {
 
@@ -73,6 +77,7 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
                            InstanceMethod<&HeadChunks::ExportChunks>("exportChunks"),
                            InstanceMethod<&HeadChunks::Truncate>("truncate"),
                            InstanceMethod<&HeadChunks::Stats>("stats"),
+                           InstanceMethod<&HeadChunks::TrimMemory>("trimMemory"),
                        });
   }
 
@@ -182,6 +187,8 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
       }
     }
     const size_t before = s.open.size();
+    // Grow the open chunk in small steps: a doubling vector would waste up to half of every chunk.
+    if (s.open.capacity() < before + kXorAppendSlack) s.open.reserve(before + kXorAppendSlack + 64);
     xorAppend(s.enc, s.open, t, v);
     openBytes_ += s.open.size() - before;
     s.maxt = t;
@@ -389,6 +396,15 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
       }
     }
     return Napi::Number::New(info.Env(), dropped);
+  }
+
+  // trimMemory(): returns freed heap pages to the OS (glibc keeps them otherwise; a shard frees many
+  // short-lived batch buffers). A no-op elsewhere. Cheap enough to call every few seconds.
+  Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+    return info.Env().Undefined();
   }
 
   // stats(): {slots, chunks, closedChunks, bytes}.

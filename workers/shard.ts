@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ShardCounters } from '../src/shared/counters.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import {
+  type AppendReply,
   flattenLabels,
   type SelectReply,
   type ShardInit,
@@ -68,6 +69,9 @@ function updateHeadFigures(): void {
 }
 
 let batchesSinceFigures = 0;
+/** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
+const TRIM_EVERY_MS = 5000;
+let lastTrim = performance.now();
 
 function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] } {
   switch (req.op) {
@@ -83,10 +87,16 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       if (++batchesSinceFigures >= 16) {
         batchesSinceFigures = 0;
         updateHeadFigures();
+        const now = performance.now();
+        if (now - lastTrim > TRIM_EVERY_MS) {
+          lastTrim = now;
+          storage.head.chunks.trimMemory();
+        }
       }
+      const reply: AppendReply = { counts: r.counts, walBytes: r.walBytes, seriesRefs: r.seriesRefs };
       return {
-        result: { counts: r.counts, walBytes: r.walBytes },
-        transfer: [r.counts.buffer as ArrayBuffer],
+        result: reply,
+        transfer: [r.counts.buffer as ArrayBuffer, r.seriesRefs.buffer as ArrayBuffer],
       };
     }
     case 'select': {

@@ -241,7 +241,16 @@ export class StorageEngine implements Appendable, Queryable {
       const batch = routed.batches[s];
       if (batch === null) continue;
       this.counters.add(s, 'queuedBatches', 1);
-      waits.push(this.request<AppendReply>(s, { op: 'append', id: this.nextId++, batch }, [batch]));
+      const learn = routed.learn[s];
+      const p = this.request<AppendReply>(s, { op: 'append', id: this.nextId++, batch }, [batch]);
+      waits.push(
+        learn.arrays.length === 0
+          ? p
+          : p.then((r) => {
+              this.router.learn(s, learn, r.seriesRefs);
+              return r;
+            }),
+      );
     }
     const counts = new Float64Array(7);
     for (const r of await Promise.all(waits)) for (let c = 0; c < 7; c++) counts[c] += r.counts[c];

@@ -2,6 +2,11 @@
  * Turns an AppendRequest into one binary batch per shard: validates and canonicalises each series'
  * labels, encodes them, hashes the bytes and routes by hash mod N. A bad series is refused here with a
  * clear reason and never reaches a shard; the rest of the request goes on.
+ *
+ * Like Prometheus' scrape cache, the router remembers, by the identity of a series' label array, the
+ * shard and series ref it got: a caller that sends the same (unmodified) array again, as a scrape loop
+ * does, skips validation, encoding and hashing here and the series lookup in the shard. Label arrays
+ * passed to append must therefore not be mutated afterwards.
  */
 import type { AppendRequest } from '../shared/ingest.js';
 import { BatchBuilder } from '../shared/protocol.js';
@@ -14,6 +19,8 @@ const MAX_TS = 9007199254740991;
 export interface RoutedRequest {
   /** Per shard its batch, or null when the request has no series for it. */
   batches: (ArrayBuffer | null)[];
+  /** Per shard: label arrays sent by labels, and their position in the shard's batch (to learn refs). */
+  learn: { arrays: (readonly string[])[]; at: number[] }[];
   invalidSeries: number;
   /** Samples of the refused series. */
   invalidSamples: number;
@@ -41,6 +48,8 @@ export class Router {
   private scratch = new Uint8Array(4096);
   private readonly hash = new Uint32Array(2);
   private readonly order: number[] = [];
+  /** label array -> shard * 2^32 + ref. */
+  private readonly known = new WeakMap<readonly string[], number>();
 
   constructor(readonly shards: number) {
     this.builders = Array.from({ length: shards }, () => new BatchBuilder());
@@ -56,7 +65,8 @@ export class Router {
       );
     }
     if (req.v.length !== req.t.length) throw new TypeError('append: t and v must have the same length');
-    const out: RoutedRequest = { batches: [], invalidSeries: 0, invalidSamples: 0, errors: [] };
+    const out: RoutedRequest = { batches: [], learn: [], invalidSeries: 0, invalidSamples: 0, errors: [] };
+    for (let s = 0; s < this.shards; s++) out.learn.push({ arrays: [], at: [] });
     const refuse = (i: number, why: string) => {
       out.invalidSeries++;
       out.invalidSamples += ss[i + 1] - ss[i];
@@ -67,7 +77,8 @@ export class Router {
       const to = ss[i + 1];
       if (to < from) throw new TypeError(`append: sampleStart decreases at series ${i}`);
       const flat = req.series[i];
-      const why = this.encode(flat);
+      const known = this.known.get(flat);
+      const why = known === undefined ? this.encode(flat) : null;
       if (why !== null) {
         refuse(i, why);
         continue;
@@ -85,9 +96,17 @@ export class Router {
         continue;
       }
       if (to === from) continue;
+      if (known !== undefined) {
+        const shard = Math.floor(known / 4294967296);
+        this.builders[shard].addRef(known % 4294967296, from, to, req.t, req.v);
+        continue;
+      }
       const len = this.encodedLength;
       hash64(this.scratch, 0, len, this.hash, 0);
       const shard = shardOf(this.hash[0], this.hash[1], this.shards);
+      const learn = out.learn[shard];
+      learn.arrays.push(flat);
+      learn.at.push(this.builders[shard].nSeries);
       this.builders[shard].add(
         this.hash[0],
         this.hash[1],
@@ -103,6 +122,18 @@ export class Router {
   }
 
   private encodedLength = 0;
+
+  /** Remembers the refs a shard gave the series sent by labels. */
+  learn(
+    shard: number,
+    learn: { arrays: (readonly string[])[]; at: number[] },
+    seriesRefs: Uint32Array,
+  ): void {
+    for (let k = 0; k < learn.arrays.length; k++) {
+      const ref = seriesRefs[learn.at[k]];
+      if (ref !== 0) this.known.set(learn.arrays[k], shard * 4294967296 + ref);
+    }
+  }
 
   /** Validates and encodes flat labels into scratch (canonical order, empty values dropped); returns an error or null. */
   private encode(flat: readonly string[]): string | null {

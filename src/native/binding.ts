@@ -76,6 +76,8 @@ export interface HeadChunks {
   /** Drops closed chunks whose samples are all older than `before`; returns how many. */
   truncate(before: number): number;
   stats(): { slots: number; chunks: number; closedChunks: number; bytes: number };
+  /** Returns freed heap memory to the OS (glibc malloc_trim); a no-op elsewhere. */
+  trimMemory(): void;
 }
 
 export interface HeadChunksConstructor {

@@ -6,6 +6,8 @@
  * Batch layout (little-endian, 8-byte aligned sections):
  *   uint32 magic 'PSB1', uint32 nSeries, uint32 nSamples, uint32 labelBytesLength
  *   uint32 hashes[2 * nSeries]        64-bit label hash per series (low, high half)
+ *   uint32 refs[nSeries]              the shard's series ref when the sender knows it (its label bytes are
+ *                                     then empty), else 0
  *   uint32 sampleStart[nSeries + 1]   samples of series i: [sampleStart[i], sampleStart[i + 1])
  *   uint32 labelStart[nSeries + 1]    label bytes of series i (shared/protocol-labels.ts form)
  *   (padding to 8)
@@ -21,6 +23,7 @@ export const BATCH_MAGIC = 0x31425350; // 'PSB1' read as little-endian uint32
 export interface BatchView {
   readonly nSeries: number;
   readonly hashes: Uint32Array;
+  readonly refs: Uint32Array;
   readonly sampleStart: Uint32Array;
   readonly labelStart: Uint32Array;
   readonly labelBytes: Uint8Array;
@@ -30,12 +33,13 @@ export interface BatchView {
 
 function layout(nSeries: number, nSamples: number, labelBytes: number) {
   const hashes = 16;
-  const sampleStart = hashes + 8 * nSeries;
+  const refs = hashes + 8 * nSeries;
+  const sampleStart = refs + 4 * nSeries;
   const labelStart = sampleStart + 4 * (nSeries + 1);
   const t = (labelStart + 4 * (nSeries + 1) + 7) & ~7;
   const v = t + 8 * nSamples;
   const lb = v + 8 * nSamples;
-  return { hashes, sampleStart, labelStart, t, v, lb, size: lb + labelBytes };
+  return { hashes, refs, sampleStart, labelStart, t, v, lb, size: lb + labelBytes };
 }
 
 /** Views a batch buffer, checking every length and offset (a shard must not trust its input). */
@@ -51,6 +55,7 @@ export function viewBatch(buf: ArrayBuffer): BatchView {
   const b: BatchView = {
     nSeries,
     hashes: new Uint32Array(buf, L.hashes, 2 * nSeries),
+    refs: new Uint32Array(buf, L.refs, nSeries),
     sampleStart: new Uint32Array(buf, L.sampleStart, nSeries + 1),
     labelStart: new Uint32Array(buf, L.labelStart, nSeries + 1),
     t: new Float64Array(buf, L.t, nSamples),
@@ -62,7 +67,12 @@ export function viewBatch(buf: ArrayBuffer): BatchView {
   if (b.labelStart[0] !== 0 || b.labelStart[nSeries] !== h[3])
     throw new RangeError('batch: bad label offsets');
   for (let i = 0; i < nSeries; i++) {
-    if (b.sampleStart[i] > b.sampleStart[i + 1] || b.labelStart[i] >= b.labelStart[i + 1]) {
+    const noLabels = b.labelStart[i] === b.labelStart[i + 1];
+    if (
+      b.sampleStart[i] > b.sampleStart[i + 1] ||
+      b.labelStart[i] > b.labelStart[i + 1] ||
+      noLabels !== (b.refs[i] !== 0)
+    ) {
       throw new RangeError(`batch: offsets of series ${i} out of order`);
     }
   }
@@ -74,6 +84,7 @@ export class BatchBuilder {
   nSeries = 0;
   nSamples = 0;
   private hashes = new Uint32Array(64);
+  private refs = new Uint32Array(32);
   private sampleStart = new Uint32Array(33);
   private labelStart = new Uint32Array(33);
   private t = new Float64Array(64);
@@ -91,14 +102,34 @@ export class BatchBuilder {
     t: Float64Array,
     v: Float64Array,
   ): void {
+    this.addSeries(lo, hi, 0, labelBytes, from, to, t, v);
+  }
+
+  /** Adds a series by the ref its shard gave it (no label bytes). */
+  addRef(ref: number, from: number, to: number, t: Float64Array, v: Float64Array): void {
+    this.addSeries(0, 0, ref, EMPTY, from, to, t, v);
+  }
+
+  private addSeries(
+    lo: number,
+    hi: number,
+    ref: number,
+    labelBytes: Uint8Array,
+    from: number,
+    to: number,
+    t: Float64Array,
+    v: Float64Array,
+  ): void {
     const i = this.nSeries;
     if (2 * i + 2 > this.hashes.length) {
       this.hashes = growU32(this.hashes, this.hashes.length * 2);
+      this.refs = growU32(this.refs, this.refs.length * 2);
       this.sampleStart = growU32(this.sampleStart, this.sampleStart.length * 2);
       this.labelStart = growU32(this.labelStart, this.labelStart.length * 2);
     }
     this.hashes[2 * i] = lo;
     this.hashes[2 * i + 1] = hi;
+    this.refs[i] = ref;
     const n = to - from;
     if (this.nSamples + n > this.t.length) {
       let cap = this.t.length * 2;
@@ -114,7 +145,7 @@ export class BatchBuilder {
       this.v.set(v.subarray(from, to), this.nSamples);
     }
     this.nSamples += n;
-    if (this.labelLen + labelBytes.length > this.labels.length) {
+    if (labelBytes.length > 0 && this.labelLen + labelBytes.length > this.labels.length) {
       let cap = this.labels.length * 2;
       while (cap < this.labelLen + labelBytes.length) cap *= 2;
       const next = new Uint8Array(cap);
@@ -138,6 +169,7 @@ export class BatchBuilder {
     h[2] = this.nSamples;
     h[3] = this.labelLen;
     new Uint32Array(buf, L.hashes, 2 * this.nSeries).set(this.hashes.subarray(0, 2 * this.nSeries));
+    new Uint32Array(buf, L.refs, this.nSeries).set(this.refs.subarray(0, this.nSeries));
     new Uint32Array(buf, L.sampleStart, this.nSeries + 1).set(this.sampleStart.subarray(0, this.nSeries + 1));
     new Uint32Array(buf, L.labelStart, this.nSeries + 1).set(this.labelStart.subarray(0, this.nSeries + 1));
     new Float64Array(buf, L.t, this.nSamples).set(this.t.subarray(0, this.nSamples));
@@ -149,6 +181,8 @@ export class BatchBuilder {
     return buf;
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
   const b = new Uint32Array(n);
@@ -211,10 +245,14 @@ export type ShardRequest =
     }
   | { readonly op: 'close'; readonly id: number };
 
-/** Per result code of the head (tsdb/head.ts codes 0..6) the number of samples, and the WAL bytes written. */
+/**
+ * Per result code of the head (tsdb/head.ts codes 0..6) the number of samples, the WAL bytes written,
+ * and the shard's ref of each series of the batch (so the sender can send refs next time).
+ */
 export interface AppendReply {
   readonly counts: Float64Array;
   readonly walBytes: number;
+  readonly seriesRefs: Uint32Array;
 }
 
 /**

@@ -27,11 +27,13 @@ export const DEFAULT_FUTURE_GRACE_MS = 10 * 60 * 1000;
 /**
  * A batch of series with their samples, series-major: series i has label bytes
  * labelBytes[labelStart[i], labelStart[i + 1]) (see shared/protocol-labels.ts), the 64-bit hash of those
- * bytes in hashes[2i], hashes[2i + 1], and samples [sampleStart[i], sampleStart[i + 1]) of t and v.
+ * bytes in hashes[2i], hashes[2i + 1], and samples [sampleStart[i], sampleStart[i + 1]) of t and v; or,
+ * when the sender knows it, its ref in refs[i] (label bytes empty).
  */
 export interface SeriesBatch {
   readonly nSeries: number;
   readonly hashes: Uint32Array;
+  readonly refs?: Uint32Array;
   readonly labelStart: Uint32Array;
   readonly labelBytes: Uint8Array;
   readonly sampleStart: Uint32Array;
@@ -48,6 +50,8 @@ export interface HeadAppendResult {
   /** Batch positions of the series this append created (their labels go to the WAL). */
   readonly created: Uint32Array;
   readonly createdRefs: Uint32Array;
+  /** The ref of each series of the batch. */
+  readonly seriesRefs: Uint32Array;
 }
 
 export interface HeadOptions {
@@ -97,13 +101,23 @@ export class Head {
   append(b: SeriesBatch, replay = false): HeadAppendResult {
     const nSamples = b.sampleStart[b.nSeries];
     const refs = new Uint32Array(nSamples);
+    const seriesRefs = new Uint32Array(b.nSeries);
+    const given = b.refs;
+    const limit = this.registry.nextRef;
     let nCreated = 0;
     for (let i = 0; i < b.nSeries; i++) {
+      let ref = given === undefined ? 0 : given[i];
+      if (ref !== 0) {
+        if (ref >= limit) throw new RangeError(`batch: series ref ${ref} unknown to this shard`);
+        seriesRefs[i] = ref;
+        for (let k = b.sampleStart[i]; k < b.sampleStart[i + 1]; k++) refs[k] = ref;
+        continue;
+      }
       const lo = b.hashes[2 * i];
       const hi = b.hashes[2 * i + 1];
       const s = b.labelStart[i];
       const e = b.labelStart[i + 1];
-      let ref = this.registry.lookup(lo, hi, b.labelBytes, s, e);
+      ref = this.registry.lookup(lo, hi, b.labelBytes, s, e);
       if (ref === 0) {
         ref = this.createSeries(lo, hi, b.labelBytes, s, e);
         if (nCreated === this.createdBuf.length) {
@@ -113,7 +127,8 @@ export class Head {
         this.createdBuf[nCreated] = i;
         this.createdRefsBuf[nCreated++] = ref;
       }
-      refs.fill(ref, b.sampleStart[i], b.sampleStart[i + 1]);
+      seriesRefs[i] = ref;
+      for (let k = b.sampleStart[i]; k < b.sampleStart[i + 1]; k++) refs[k] = ref;
     }
     const codes = new Uint8Array(nSamples);
     const maxAllowed = replay ? Number.POSITIVE_INFINITY : this.now() + this.futureGraceMs;
@@ -126,6 +141,7 @@ export class Head {
       codes,
       created: this.createdBuf.slice(0, nCreated),
       createdRefs: this.createdRefsBuf.slice(0, nCreated),
+      seriesRefs,
     };
   }
 

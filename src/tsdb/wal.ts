@@ -29,6 +29,7 @@ import { crc32c } from '../native/binding.js';
 export const PAGE_SIZE = 32 * 1024;
 export const DEFAULT_SEGMENT_SIZE = 128 * 1024 * 1024;
 export const FRAGMENT_HEADER = 7;
+const MAX_SCRATCH = 4 * 1024 * 1024;
 const FULL = 1;
 const FIRST = 2;
 const MIDDLE = 3;
@@ -106,8 +107,12 @@ export class WalWriter {
         throw new RangeError(`WAL record of ${r.length} bytes exceeds the segment size`);
       bound += b;
     }
-    if (this.scratch.length < bound) this.scratch = new Uint8Array(Math.max(bound, this.scratch.length * 2));
-    const buf = this.scratch;
+    // Keep a scratch buffer for usual batches; a rare huge one (series creation) gets its own.
+    let buf = this.scratch;
+    if (buf.length < bound) {
+      buf = new Uint8Array(Math.max(bound, buf.length * 2));
+      if (buf.length <= MAX_SCRATCH) this.scratch = buf;
+    }
     let written = 0;
     let at = 0; // bytes pending in buf, starting at this.offset in the segment
     for (const rec of records) {

@@ -1,0 +1,141 @@
+// Ingest through the coordinator with real shard workers, in scrape-like rounds (every series gets one
+// new sample per round, 15 s apart), after the series exist. Reports samples/s, main-thread event-loop
+// utilisation, resident memory per series with `--samples` samples in the head, and restart (replay) time.
+//
+//   node dist/bench/run.js ingest [--series 100000] [--rounds 20] [--shards 2] [--request 5000]
+//                                 [--fill 120] [--restart] [--dir /tmp/x]
+// --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
+// --restart: close the engine and time open() (WAL replay) of what was ingested.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { openStorage, type StorageEngine } from '../src/coordinator/index.js';
+import type { AppendRequest } from '../src/shared/ingest.js';
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+}
+
+function makeRequests(nSeries: number, perRequest: number): AppendRequest[] {
+  const out: AppendRequest[] = [];
+  for (let start = 0; start < nSeries; start += perRequest) {
+    const n = Math.min(perRequest, nSeries - start);
+    const series: string[][] = [];
+    for (let i = start; i < start + n; i++) {
+      series.push([
+        '__name__',
+        `bench_metric_${i % 200}`,
+        'instance',
+        `host-${Math.floor(i / 200)}.example.com:9100`,
+        'job',
+        'node',
+        'mode',
+        ['idle', 'user', 'system', 'iowait'][i % 4],
+      ]);
+    }
+    out.push({
+      series,
+      sampleStart: Uint32Array.from({ length: n + 1 }, (_, k) => k),
+      t: new Float64Array(n),
+      v: new Float64Array(n),
+    });
+  }
+  return out;
+}
+
+/** One round: every series one sample at t; counters-like values. Returns samples appended. */
+async function round(engine: StorageEngine, reqs: AppendRequest[], t: number, r: number): Promise<number> {
+  const waits: Promise<{ appended: number }>[] = [];
+  let idx = 0;
+  for (const req of reqs) {
+    req.t.fill(t);
+    for (let k = 0; k < req.v.length; k++) req.v[k] = r * ((idx + k) % 97) + ((idx + k) % 7) * 0.25;
+    idx += req.v.length;
+    waits.push(engine.append(req));
+  }
+  let n = 0;
+  for (const o of await Promise.all(waits)) n += o.appended;
+  return n;
+}
+
+function mib(b: number): string {
+  return `${(b / 1048576).toFixed(1)} MiB`;
+}
+
+export default async function run(args: string[]): Promise<void> {
+  const nSeries = arg(args, 'series', 100_000);
+  const rounds = arg(args, 'rounds', 20);
+  const shards = arg(args, 'shards', 2);
+  const perRequest = arg(args, 'request', 5000);
+  const fill = arg(args, 'fill', 0);
+  const restart = args.includes('--restart');
+  const dirArg = args.indexOf('--dir');
+  const dir = dirArg >= 0 ? args[dirArg + 1] : mkdtempSync(join(tmpdir(), 'promshard-bench-ingest-'));
+  const totalRounds = 1 + Math.max(rounds, fill);
+  const step = 15_000;
+  const t0 = Date.now() - totalRounds * step;
+
+  const engine = await openStorage(dir, { shards, logger: { warn: console.warn, error: console.error } });
+  const reqs = makeRequests(nSeries, perRequest);
+  // The baseline: running shards and the caller's label arrays (a scrape cache holds those anyway).
+  globalThis.gc?.();
+  await new Promise((res) => setTimeout(res, 100));
+  const rssBefore = process.memoryUsage().rss;
+  console.log(`ingest: ${nSeries} series, ${shards} shards, requests of ${perRequest} series, dir ${dir}`);
+
+  // Round 0 creates the series.
+  let s0 = performance.now();
+  let appended = await round(engine, reqs, t0, 0);
+  console.log(`  create ${nSeries} series: ${(performance.now() - s0).toFixed(0)} ms (${appended} samples)`);
+
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  s0 = performance.now();
+  let timed = 0;
+  for (let r = 1; r <= rounds; r++) timed += await round(engine, reqs, t0 + r * step, r);
+  const secs = (performance.now() - s0) / 1000;
+  const elu = performance.eventLoopUtilization(elu0);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  const mainBusy = elu.active / 1000 / secs;
+  console.log(
+    `  ${rounds} rounds: ${timed} samples in ${secs.toFixed(2)} s = ${(timed / secs / 1e6).toFixed(2)} M samples/s; ` +
+      `process CPU ${cpuSecs.toFixed(2)} s = ${(timed / cpuSecs / 1e6).toFixed(2)} M samples per CPU-second; ` +
+      `main-thread ELU ${(elu.utilization * 100).toFixed(0)}% (${((elu.active / 1000 / timed) * 1e9).toFixed(0)} ns busy per sample, ` +
+      `${(mainBusy * 100).toFixed(0)}% of wall time)`,
+  );
+  appended += timed;
+
+  for (let r = rounds + 1; r <= fill; r++) appended += await round(engine, reqs, t0 + r * step, r);
+  const samplesPerSeries = Math.max(rounds, fill) + 1;
+  globalThis.gc?.();
+  await new Promise((res) => setTimeout(res, 200));
+  const rss = process.memoryUsage().rss - rssBefore;
+  const figs = engine.figures();
+  const headBytes = figs.reduce((a, f) => a + f.headChunkBytes, 0);
+  console.log(
+    `  memory with ${samplesPerSeries} samples/series: RSS +${mib(rss)} = ${(rss / nSeries).toFixed(0)} B/series ` +
+      `(head chunk bytes ${(headBytes / nSeries).toFixed(0)} B/series, ${figs.reduce((a, f) => a + f.chunks, 0)} chunks); ` +
+      `WAL ${mib(figs.reduce((a, f) => a + f.walBytes, 0))}`,
+  );
+  const lat = figs[0].latencyBuckets;
+  console.log(
+    `  shard 0 append latency: ${figs[0].batches} batches, mean ${(figs[0].appendLatencySumMicros / figs[0].batches / 1000).toFixed(2)} ms, buckets ${lat.join(',')}`,
+  );
+
+  await engine.close();
+  if (restart) {
+    s0 = performance.now();
+    const again = await openStorage(dir, { shards, logger: { warn: console.warn, error: console.error } });
+    const ms = performance.now() - s0;
+    const replayed = again.replay.reduce((a, r) => a + r.samples, 0);
+    console.log(
+      `  restart: ready in ${ms.toFixed(0)} ms, replayed ${replayed} samples of ${appended} ` +
+        `(per shard ${again.replay.map((r) => r.ms.toFixed(0)).join(' + ')} ms)`,
+    );
+    await again.close();
+  }
+  if (dirArg < 0) rmSync(dir, { recursive: true, force: true });
+}
