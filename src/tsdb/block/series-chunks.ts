@@ -101,6 +101,17 @@ export function mergeSeriesChunks(
   return out;
 }
 
+// Reused decode/merge columns: re-encoding runs synchronously and xorEncode copies what it encodes, so
+// one set per thread serves every group (allocating them per series made compaction GC-bound).
+let cols: Float64Array[] = [];
+function scratch(n: number): Float64Array[] {
+  if (cols.length === 0 || cols[0].length < n) {
+    const cap = Math.max(n, 4096);
+    cols = [new Float64Array(cap), new Float64Array(cap), new Float64Array(cap), new Float64Array(cap)];
+  }
+  return cols;
+}
+
 /** Decodes a group of overlapping chunks, merges them by time and appends the re-encoded chunks. */
 function reencodeGroup(
   group: { c: StoredChunk; part: number }[],
@@ -114,8 +125,7 @@ function reencodeGroup(
   group.sort((x, y) => x.part - y.part || x.c.mint - y.c.mint);
   let total = 0;
   for (const g of group) total += g.c.data.length >= 2 ? (g.c.data[0] << 8) | g.c.data[1] : 0;
-  const t = new Float64Array(total);
-  const v = new Float64Array(total);
+  const [t, v, tm, vm] = scratch(total);
   const runStart: number[] = [];
   let n = 0;
   for (let k = 0; k < group.length; k++) {
@@ -138,8 +148,8 @@ function reencodeGroup(
     const k = runStart.length - 1;
     const pos = runStart.slice(0, k);
     const end = runStart.slice(1);
-    mt = new Float64Array(n);
-    mv = new Float64Array(n);
+    mt = tm;
+    mv = vm;
     m = 0;
     for (;;) {
       let best = -1;
