@@ -10,10 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { native } from '../src/native/binding.js';
 import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
+import { seriesFromHeadExport } from '../src/tsdb/block/series-chunks.js';
 import { type SeriesInput, writeBlock } from '../src/tsdb/block/writer.js';
 import { mergeBlocks } from '../src/tsdb/compact/merge.js';
 
@@ -299,6 +301,52 @@ async function compareWithPrometheus(work: string, targets: number, jitter: numb
   console.log(`  ratio ours/Prometheus: ${(o.total / p.total).toFixed(4)}`);
 }
 
+/** Appends generated data to a HeadChunks scrape round by scrape round, then cuts a 2h block from it. */
+async function headCut(dir: string, series: number, jitter: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const targets = Math.round(series / 100);
+  const all: GenSeries[] = [];
+  for (const target of generate(targets, 3, jitter)) all.push(...target);
+  const n = all[0].t.length;
+  const head = new native.HeadChunks();
+  head.grow(all.length + 1);
+  const refs = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) refs[i] = i + 1;
+  const t = new Float64Array(all.length);
+  const v = new Float64Array(all.length);
+  const codes = new Uint8Array(all.length);
+  // Scrape rounds: every series' i-th sample, sorted by time as a scraper would deliver them.
+  const order = Array.from(all.keys()).sort((a, b) => all[a].t[0] - all[b].t[0]);
+  const a0 = performance.now();
+  let appended = 0;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < order.length; k++) {
+      const s = all[order[k]];
+      refs[k] = order[k] + 1;
+      t[k] = s.t[i];
+      v[k] = s.v[i];
+    }
+    appended += head.append(refs, t, v, codes, -1e15, 1e15);
+  }
+  const a1 = performance.now();
+  const allRefs = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) allRefs[i] = i + 1;
+  const c0 = performance.now();
+  const exp = head.exportChunks(allRefs, T0, T0 + H2 - 1, true);
+  const c1 = performance.now();
+  const input = seriesFromHeadExport(exp, (i) => all[i].labels, T0, T0 + H2);
+  const c2 = performance.now();
+  const meta = await writeBlock(dir, input, { minTime: T0, maxTime: T0 + H2 });
+  const c3 = performance.now();
+  console.log(
+    `  head append ${fmt(appended)} samples in ${ms(a0, a1)} ms (${fmt(Math.round(appended / ((a1 - a0) / 1000)))} samples/s, for reference)`,
+  );
+  console.log(
+    `  cut: exportChunks ${ms(c0, c1)} ms, seriesFromHeadExport ${ms(c1, c2)} ms, writeBlock ${ms(c2, c3)} ms: ` +
+      `${fmt(Math.round(meta.stats.numSamples / ((c3 - c0) / 1000)))} samples/s (${fmt(meta.stats.numSamples)} samples, ${fmt(meta.stats.numChunks)} chunks)`,
+  );
+}
+
 export default async function run(args: string[]): Promise<void> {
   const series = arg(args, '--series', 100_000);
   const compareSeries = arg(args, '--compare-series', 5_000);
@@ -435,6 +483,9 @@ export default async function run(args: string[]): Promise<void> {
         `(${fmt(om!.stats.numSamples)} samples out, ${fmt(om!.stats.numChunks)} chunks)`,
     );
     for (const b of ov) b.close();
+
+    console.log(`\n[7] head cut: ${series} series x 2h from the addon's HeadChunks to a block`);
+    await headCut(join(work, 'headcut'), series, jitter);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
