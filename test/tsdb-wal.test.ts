@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Matcher } from '../src/shared/matchers.js';
+import { BatchBuilder, viewBatch } from '../src/shared/protocol.js';
+import { encodeLabels, hash64 } from '../src/shared/protocol-labels.js';
 import { ShardStorage } from '../src/tsdb/shard-storage.js';
 import { listSegments, PAGE_SIZE, segmentName } from '../src/tsdb/wal.js';
 import {
@@ -163,6 +165,34 @@ describe('WAL', () => {
     // A batch is a series record then a samples record: damage in the second keeps the first (series
     // without samples, which select leaves out), so the head equals the model after k batches.
     expect(got).toEqual(lo);
+    again.close();
+  });
+
+  it('logs the series a refused batch created before its bad series, so later refs replay right', () => {
+    const dir = tmp();
+    const s = ShardStorage.open(dir, { now: () => NOW, logger: quiet });
+    const good = encodeLabels([{ name: '__name__', value: 'good' }]);
+    const bad = Uint8Array.of(8, 95, 95, 110, 97, 109, 101, 95, 95, 2, 0xc3, 0x28); // __name__ = invalid UTF-8
+    const b = new BatchBuilder();
+    const h = new Uint32Array(2);
+    for (const bytes of [good, bad]) {
+      hash64(bytes, 0, bytes.length, h, 0);
+      b.add(h[0], h[1], bytes, 0, 1, Float64Array.of(NOW - 1000), Float64Array.of(1));
+    }
+    expect(() => s.append(viewBatch(b.finish()))).toThrow(/series 1/);
+    s.append(
+      makeBatch([{ labels: [{ name: '__name__', value: 'later' }], t: [NOW], v: Float64Array.of(2) }]),
+    );
+    s.append(makeBatch([{ labels: [{ name: '__name__', value: 'good' }], t: [NOW], v: Float64Array.of(3) }]));
+    const before = dump(s);
+    s.close();
+    const again = ShardStorage.open(dir, { now: () => NOW, logger: quiet });
+    expect(again.replay.damage).toBeNull();
+    expect(dump(again)).toEqual(before);
+    expect(Object.keys(before).sort()).toEqual([
+      JSON.stringify([{ name: '__name__', value: 'good' }]),
+      JSON.stringify([{ name: '__name__', value: 'later' }]),
+    ]);
     again.close();
   });
 

@@ -54,6 +54,20 @@ export interface HeadAppendResult {
   readonly seriesRefs: Uint32Array;
 }
 
+/**
+ * A batch refused part way: the series it created before the failure exist in the head and must still
+ * reach the WAL, or later records would refer to refs a replay does not know.
+ */
+export class HeadAppendError extends Error {
+  constructor(
+    message: string,
+    readonly created: Uint32Array,
+    readonly createdRefs: Uint32Array,
+  ) {
+    super(message);
+  }
+}
+
 export interface HeadOptions {
   /** The block range that aligns chunk cuts and sets the appendable window (default 2h). */
   chunkRangeMs?: number;
@@ -108,7 +122,13 @@ export class Head {
     for (let i = 0; i < b.nSeries; i++) {
       let ref = given === undefined ? 0 : given[i];
       if (ref !== 0) {
-        if (ref >= limit) throw new RangeError(`batch: series ref ${ref} unknown to this shard`);
+        if (ref >= limit) {
+          throw new HeadAppendError(
+            `batch: series ref ${ref} unknown to this shard`,
+            this.createdBuf.slice(0, nCreated),
+            this.createdRefsBuf.slice(0, nCreated),
+          );
+        }
         seriesRefs[i] = ref;
         for (let k = b.sampleStart[i]; k < b.sampleStart[i + 1]; k++) refs[k] = ref;
         continue;
@@ -119,7 +139,15 @@ export class Head {
       const e = b.labelStart[i + 1];
       ref = this.registry.lookup(lo, hi, b.labelBytes, s, e);
       if (ref === 0) {
-        ref = this.createSeries(lo, hi, b.labelBytes, s, e);
+        try {
+          ref = this.createSeries(lo, hi, b.labelBytes, s, e);
+        } catch (err) {
+          throw new HeadAppendError(
+            `batch: series ${i}: ${(err as Error).message}`,
+            this.createdBuf.slice(0, nCreated),
+            this.createdRefsBuf.slice(0, nCreated),
+          );
+        }
         if (nCreated === this.createdBuf.length) {
           this.createdBuf = growU32(this.createdBuf);
           this.createdRefsBuf = growU32(this.createdRefsBuf);

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Head, type HeadAppendResult, type HeadOptions, type SeriesBatch } from './head.js';
+import { Head, HeadAppendError, type HeadAppendResult, type HeadOptions, type SeriesBatch } from './head.js';
 import { DEFAULT_SEGMENT_SIZE, readWal, type WalDamage, type WalLogger, WalWriter } from './wal.js';
 import {
   decodeSamplesRecord,
@@ -98,17 +98,17 @@ export class ShardStorage {
 
   /** Appends a batch to the head and the WAL; when it returns, the appended samples are durable. */
   append(b: SeriesBatch): ShardAppendResult {
-    const r = this.head.append(b);
-    const records: Uint8Array[] = [];
-    if (r.created.length > 0) {
-      const starts = new Uint32Array(r.created.length);
-      const ends = new Uint32Array(r.created.length);
-      for (let k = 0; k < r.created.length; k++) {
-        starts[k] = b.labelStart[r.created[k]];
-        ends[k] = b.labelStart[r.created[k] + 1];
+    let r: HeadAppendResult;
+    try {
+      r = this.head.append(b);
+    } catch (err) {
+      if (err instanceof HeadAppendError && err.created.length > 0) {
+        this.wal.log([seriesRecord(b, err.created, err.createdRefs)]);
       }
-      records.push(encodeSeriesRecord(r.createdRefs, b.labelBytes, starts, ends));
+      throw err;
     }
+    const records: Uint8Array[] = [];
+    if (r.created.length > 0) records.push(seriesRecord(b, r.created, r.createdRefs));
     const appended = r.counts[0];
     if (appended > 0) records.push(encodeSamplesRecord(r.refs, b.t, b.v, r.codes, appended));
     const walBytes = records.length > 0 ? this.wal.log(records) : 0;
@@ -118,4 +118,15 @@ export class ShardStorage {
   close(): void {
     this.wal.close();
   }
+}
+
+/** The series record of the batch positions `created`, which got refs `refs`. */
+function seriesRecord(b: SeriesBatch, created: Uint32Array, refs: Uint32Array): Uint8Array {
+  const starts = new Uint32Array(created.length);
+  const ends = new Uint32Array(created.length);
+  for (let k = 0; k < created.length; k++) {
+    starts[k] = b.labelStart[created[k]];
+    ends[k] = b.labelStart[created[k] + 1];
+  }
+  return encodeSeriesRecord(refs, b.labelBytes, starts, ends);
 }
