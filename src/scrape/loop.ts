@@ -5,6 +5,7 @@
  * and append the samples with the five synthetic series in one request. Nothing per sample is allocated.
  */
 import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
@@ -356,6 +357,7 @@ export class ScrapeLoop {
   async scrapeAndReport(at = Date.now()): Promise<void> {
     void at;
     const start = Date.now();
+    const t0 = performance.now();
     const appendTime = start;
     const cfg = this.opts.sc.cfg;
     let err: string | null = this.forcedError;
@@ -454,7 +456,7 @@ export class ScrapeLoop {
       }
       this.inherited = [];
     }
-    const duration = (Date.now() - start) / 1000;
+    const duration = (performance.now() - t0) / 1000;
     const reportValues = [err === null ? 1 : 0, duration, total, err === null ? added : 0, seriesAdded];
     for (let i = 0; i < REPORT_NAMES.length; i++) {
       series[n] = this.reportLabels[i];
@@ -495,7 +497,7 @@ export class ScrapeLoop {
     this.health = err === null ? 'up' : 'down';
     this.lastError = err ?? '';
     this.lastScrape = start;
-    this.lastScrapeDuration = (Date.now() - start) / 1000;
+    this.lastScrapeDuration = (performance.now() - t0) / 1000;
     this.opts.onScrape?.(this.lastScrapeDuration, err === null);
     if (err !== null) this.opts.log?.('scrape failed', { target: this.target.url, err });
   }
