@@ -229,6 +229,27 @@ describe('BlockStore', () => {
     await store.close();
   });
 
+  it('leaves a parent found damaged during compaction out, reports it and compacts the rest', async () => {
+    const dir = newDir();
+    const parts = [0, 1, 2, 3, 4].map((i) => makeData(6, i * H2, (i + 1) * H2));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await putBlock(dir, parts[i], i * H2, (i + 1) * H2));
+    const fp = join(dir, ids[1], 'chunks', '000001');
+    const fb = readFileSync(fp);
+    fb[fb.length - 20] ^= 0x40;
+    writeFileSync(fp, fb);
+    const store = new BlockStore(dir, { ranges: compactionRanges() });
+    await store.open();
+    expect(store.corrupted.size).toBe(0); // found only when its chunks are read
+    const written = await store.compact();
+    expect(store.corrupted.get(ids[1])?.error).toMatch(/CRC32C mismatch/);
+    expect(existsSync(join(dir, ids[1]))).toBe(true); // kept on disk for inspection, not served
+    expect(written.length).toBeGreaterThanOrEqual(1);
+    const got = store.select(ALL, 0, 5 * H2);
+    expectSame(got, union(parts[0], parts[2], parts[3], parts[4]));
+    await store.close();
+  });
+
   it('deletes series with tombstones, hides them at once, and cleans them by rewriting the block', async () => {
     const dir = newDir();
     const data = makeData(10, 0, H2);

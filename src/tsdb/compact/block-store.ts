@@ -291,7 +291,18 @@ export class BlockStore {
         if (ulids.length === 0) return written;
         const parents = ulids.map((u) => this.open_.get(u)!);
         const t0 = performance.now();
-        const meta = await mergeBlocks(this.dir, parents, { promshard: this.opts.promshard });
+        let meta: BlockMeta | null;
+        try {
+          meta = await mergeBlocks(this.dir, parents, { promshard: this.opts.promshard });
+        } catch (err) {
+          // A parent found damaged while merging is left out from now on (reported), and planning goes on.
+          if (!(err instanceof BlockCorruptionError) || !this.open_.has(err.block)) throw err;
+          const bad = this.open_.get(err.block)!;
+          this.open_.delete(err.block);
+          bad.close();
+          this.markCorrupt(err.block, err);
+          continue;
+        }
         if (meta) {
           this.open_.set(meta.ulid, BlockReader.open(join(this.dir, meta.ulid)));
           written.push(meta.ulid);
