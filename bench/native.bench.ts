@@ -18,6 +18,7 @@ import {
   xorDecodeInto,
   xorDecodeMany,
   xorEncode,
+  xorEncodeMany,
 } from '../src/native/binding.js';
 import { ByteReader } from '../src/native/varint.js';
 import { xorDecodeReferenceInto } from '../src/native/xor-reference.js';
@@ -281,6 +282,23 @@ export default async function run(args: string[]): Promise<void> {
         app.append(cols.t, cols.v, s, s + 120);
       }
     };
+    const bounds = Uint32Array.from({ length: counters.length + 1 }, (_, i) => i * 120);
+    add(
+      bench,
+      'encode counters, xorEncodeMany (5000 chunks/call)',
+      'ns/sample',
+      counterCols.t.length,
+      () => xorEncodeMany(counterCols.t, counterCols.v, bounds),
+      encodeTarget,
+    );
+    add(
+      bench,
+      'encode gauges, xorEncodeMany (5000 chunks/call)',
+      'ns/sample',
+      gaugeCols.t.length,
+      () => xorEncodeMany(gaugeCols.t, gaugeCols.v, bounds),
+      encodeTarget,
+    );
     add(
       bench,
       'encode counters, xorEncode 120/call',

@@ -79,6 +79,60 @@ Napi::Value XorEncode(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// xorEncodeMany(t, v, bounds) -> {data, offsets}: chunk i holds samples [bounds[i], bounds[i+1]) and is
+// data[offsets[i], offsets[i+1]). Many chunks per call, so the call's fixed cost is shared by all of them.
+Napi::Value XorEncodeMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  constexpr const char* fn = "xorEncodeMany";
+  js::Span<double> t, v;
+  js::Span<uint32_t> bounds;
+  if (!js::typedArrayArg(info, 0, napi_float64_array, fn, "t", &t) ||
+      !js::typedArrayArg(info, 1, napi_float64_array, fn, "v", &v) ||
+      !js::typedArrayArg(info, 2, napi_uint32_array, fn, "bounds", &bounds)) {
+    return env.Undefined();
+  }
+  if (t.length != v.length)
+    return js::throwRangeError(env, "xorEncodeMany: t and v must have the same length");
+  if (bounds.length == 0) return js::throwRangeError(env, "xorEncodeMany: bounds needs at least one entry");
+  const size_t chunks = bounds.length - 1;
+  for (size_t c = 0; c < chunks; c++) {
+    const uint32_t a = bounds.data[c];
+    const uint32_t b = bounds.data[c + 1];
+    if (a > b || b > t.length) {
+      return js::throwRangeError(env, "xorEncodeMany: bounds must be non-decreasing and within t");
+    }
+    if (b - a > kXorMaxSamples)
+      return js::throwRangeError(env, "xorEncodeMany: a chunk holds at most 65535 samples");
+  }
+  if (chunks > 0 && !checkTimestamps(env, fn, t.data, bounds.data[0], bounds.data[chunks]))
+    return env.Undefined();
+  const size_t samples = chunks > 0 ? bounds.data[chunks] - bounds.data[0] : 0;
+  std::unique_ptr<uint8_t[]> buf(
+      new uint8_t[chunks * (2 + kXorAppendSlack) + samples * 20 + kXorAppendSlack]);
+  Napi::Uint32Array offsets = Napi::Uint32Array::New(env, chunks + 1);
+  uint32_t* off = offsets.Data();
+  size_t pos = 0;
+  for (size_t c = 0; c < chunks; c++) {
+    off[c] = static_cast<uint32_t>(pos);
+    const uint32_t a = bounds.data[c];
+    const uint32_t n = bounds.data[c + 1] - a;
+    XorState s;
+    xorInitState(s);
+    uint8_t* chunk = buf.get() + pos;
+    chunk[0] = chunk[1] = 0;
+    if (n > 0) xorAppendBatchMillis(s, chunk, t.data + a, v.data + a, n);
+    pos += xorChunkLength(s);
+  }
+  off[chunks] = static_cast<uint32_t>(pos);
+  if (pos > 0xffffffffu) return js::throwRangeError(env, "xorEncodeMany: output larger than 4 GiB");
+  Napi::Uint8Array data = Napi::Uint8Array::New(env, pos);
+  if (pos > 0) std::memcpy(data.Data(), buf.get(), pos);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("data", data);
+  result.Set("offsets", offsets);
+  return result;
+}
+
 bool chunkArg(const Napi::CallbackInfo& info, size_t i, const char* fn, js::Span<uint8_t>* chunk) {
   return js::typedArrayArg(info, i, napi_uint8_array, fn, "chunk", chunk);
 }
@@ -328,6 +382,7 @@ class XorAppender : public Napi::ObjectWrap<XorAppender> {
 
 void InitXor(Napi::Env env, Napi::Object exports) {
   exports.Set("xorEncode", Napi::Function::New(env, XorEncode, "xorEncode"));
+  exports.Set("xorEncodeMany", Napi::Function::New(env, XorEncodeMany, "xorEncodeMany"));
   exports.Set("xorDecode", Napi::Function::New(env, XorDecode, "xorDecode"));
   exports.Set("xorDecodeInto", Napi::Function::New(env, XorDecodeInto, "xorDecodeInto"));
   exports.Set("xorDecodeMany", Napi::Function::New(env, XorDecodeMany, "xorDecodeMany"));

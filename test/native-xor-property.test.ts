@@ -1,7 +1,14 @@
 // Property tests of the addon's XOR codec against the plain TypeScript reference, on seeded random data,
 // and hostile input: truncated, mutated, garbage and crafted chunks must throw a JS error, never crash.
 import { describe, expect, it } from 'vitest';
-import { XorAppender, xorDecode, xorDecodeMany, xorEncode, xorInfo } from '../src/native/binding.js';
+import {
+  XorAppender,
+  xorDecode,
+  xorDecodeMany,
+  xorEncode,
+  xorEncodeMany,
+  xorInfo,
+} from '../src/native/binding.js';
 import { xorDecodeReference, xorEncodeReference } from '../src/native/xor-reference.js';
 import { bitsOf, fromBits, hexBits, rng, STALE_BITS } from './native-helpers.js';
 
@@ -164,6 +171,31 @@ describe('XOR codec vs the TypeScript reference', () => {
         expect(before).toBe(n);
       }
     }
+  });
+
+  it('encodes many chunks per call exactly like one call per chunk', () => {
+    const r = rng(77);
+    const n = 3000;
+    const t = timestamps(r, n);
+    const v = values(r, n);
+    const cuts = [0];
+    while (cuts[cuts.length - 1] < n) cuts.push(Math.min(n, cuts[cuts.length - 1] + Math.floor(r() * 200)));
+    cuts.splice(3, 0, cuts[2]); // an empty chunk in the middle
+    const { data, offsets } = xorEncodeMany(t, v, Uint32Array.from(cuts));
+    expect(offsets.length).toBe(cuts.length);
+    for (let c = 0; c + 1 < cuts.length; c++) {
+      const want = xorEncode(t, v, cuts[c], cuts[c + 1]);
+      expect(
+        Buffer.from(data.subarray(offsets[c], offsets[c + 1])).equals(Buffer.from(want)),
+        `chunk ${c}`,
+      ).toBe(true);
+    }
+    expect(() => xorEncodeMany(t, v, Uint32Array.of(5, 2))).toThrow(RangeError);
+    expect(() => xorEncodeMany(t, v, Uint32Array.of(0, n + 1))).toThrow(RangeError);
+    expect(() => xorEncodeMany(t, v, new Uint32Array(0))).toThrow(RangeError);
+    const bad = Float64Array.from(t);
+    bad[10] = 1.5;
+    expect(() => xorEncodeMany(bad, v, Uint32Array.of(0, 5, 20))).toThrow(RangeError);
   });
 
   it('keeps -0, NaN payloads and the stale marker', () => {

@@ -94,6 +94,15 @@ export interface NativeAddon {
 
   /** A complete XOR chunk for t[start..end) / v[start..end) (at most 65535 samples). */
   xorEncode(t: Float64Array, v: Float64Array, start?: number, end?: number): Uint8Array;
+  /**
+   * Encodes many chunks in one call: chunk i holds samples [bounds[i], bounds[i+1]) of t/v and its bytes are
+   * data[offsets[i], offsets[i+1]). All-or-nothing validation, as in xorEncode.
+   */
+  xorEncodeMany(
+    t: Float64Array,
+    v: Float64Array,
+    bounds: Uint32Array,
+  ): { data: Uint8Array; offsets: Uint32Array };
   /** Decodes a chunk, keeping the samples with mint <= t <= maxt (default: all). Throws on a malformed chunk. */
   xorDecode(chunk: Uint8Array, mint?: number, maxt?: number): DecodedSamples;
   /**
@@ -172,6 +181,7 @@ export const native: NativeAddon = load();
 
 export const crc32c = native.crc32c;
 export const xorEncode = native.xorEncode;
+export const xorEncodeMany = native.xorEncodeMany;
 export const xorDecode = native.xorDecode;
 export const xorDecodeInto = native.xorDecodeInto;
 export const xorDecodeMany = native.xorDecodeMany;
