@@ -156,6 +156,11 @@ function quantileAgg(
   return out;
 }
 
+/**
+ * topk/bottomk exactly as Prometheus 2.42 picks them: a Go container/heap per group (its array order
+ * matters), where a NaN on top is always replaced, then sort.Sort(sort.Reverse(heap)) for the output order
+ * (insertion sort for these small k, which keeps the heap's order among equal values).
+ */
 function topBottomK(
   op: 'topk' | 'bottomk',
   series: readonly StepSeries[],
@@ -165,54 +170,79 @@ function topBottomK(
   n: number,
 ): StepSeries[] {
   const top = op === 'topk';
-  /** a ranks strictly before b: larger for topk, smaller for bottomk; NaN always last. */
-  const before = (a: number, b: number): boolean => {
-    if (Number.isNaN(a)) return false;
-    if (Number.isNaN(b)) return true;
-    return top ? a > b : a < b;
-  };
-  const sizes = new Int32Array(G);
-  for (let i = 0; i < series.length; i++) if (groupOf[i] >= 0) sizes[groupOf[i]]++;
   const outSeries: (StepSeries | null)[] = series.map(() => null);
   let lastOrder: number[] = [];
-  // Per group, the best k so far at this step, kept sorted (best first); equal values keep arrival order.
-  const best: Int32Array[] = [];
-  const cnt = new Int32Array(G);
+  const heaps: number[][] = Array.from({ length: G }, () => []);
   for (let k = 0; k < n; k++) {
     const kk = Math.trunc(param[k]);
     if (!(kk >= 1)) {
       lastOrder = [];
       continue;
     }
-    cnt.fill(0);
-    for (let g = 0; g < G; g++) {
-      const cap = Math.min(kk, sizes[g]);
-      if (best[g] === undefined || best[g].length < cap) best[g] = new Int32Array(cap);
-    }
+    const vals = (i: number): number => series[i].v[k];
+    // heap.Less: topk is a min-heap, bottomk a max-heap; NaN is always "less" (on top).
+    const less = (h: number[], a: number, b: number): boolean => {
+      const x = vals(h[a]);
+      if (Number.isNaN(x)) return true;
+      return top ? x < vals(h[b]) : x > vals(h[b]);
+    };
+    const swap = (h: number[], a: number, b: number): void => {
+      const t = h[a];
+      h[a] = h[b];
+      h[b] = t;
+    };
+    const up = (h: number[], j0: number): void => {
+      let j = j0;
+      for (;;) {
+        const i = Math.trunc((j - 1) / 2);
+        if (i === j || !less(h, j, i)) break;
+        swap(h, i, j);
+        j = i;
+      }
+    };
+    const down = (h: number[], i0: number, len: number): void => {
+      let i = i0;
+      for (;;) {
+        const j1 = 2 * i + 1;
+        if (j1 >= len) break;
+        let j = j1;
+        const j2 = j1 + 1;
+        if (j2 < len && less(h, j2, j1)) j = j2;
+        if (!less(h, j, i)) break;
+        swap(h, i, j);
+        i = j;
+      }
+    };
+    for (const h of heaps) h.length = 0;
     for (let i = 0; i < series.length; i++) {
       const g = groupOf[i];
       if (g < 0 || series[i].has[k] === 0) continue;
+      const h = heaps[g];
       const x = series[i].v[k];
-      const b = best[g];
-      const cap = Math.min(kk, sizes[g]);
-      let c = cnt[g];
-      if (c === cap) {
-        if (!before(x, series[b[c - 1]].v[k])) continue;
-        c--; // drop the worst
+      const t = h.length > 0 ? vals(h[0]) : 0;
+      if (h.length < kk || (top ? t < x : t > x) || Number.isNaN(t)) {
+        if (h.length === kk) {
+          if (kk === 1) {
+            h[0] = i;
+            continue;
+          }
+          // heap.Pop: move the top to the end, restore, drop it.
+          swap(h, 0, h.length - 1);
+          down(h, 0, h.length - 1);
+          h.pop();
+        }
+        h.push(i);
+        up(h, h.length - 1);
       }
-      let pos = c;
-      while (pos > 0 && before(x, series[b[pos - 1]].v[k])) {
-        b[pos] = b[pos - 1];
-        pos--;
-      }
-      b[pos] = i;
-      cnt[g] = c + 1;
     }
     const order: number[] = [];
     for (let g = 0; g < G; g++) {
-      const b = best[g];
-      for (let j = 0; j < cnt[g]; j++) {
-        const i = b[j];
+      const h = heaps[g];
+      // sort.Sort(sort.Reverse(h)): Less'(a, b) = Less(b, a), insertion sort.
+      for (let a = 1; a < h.length; a++) {
+        for (let b = a; b > 0 && less(h, b - 1, b); b--) swap(h, b, b - 1);
+      }
+      for (const i of h) {
         let o = outSeries[i];
         if (o === null) {
           o = newStepSeries(series[i].labels, n);

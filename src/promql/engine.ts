@@ -168,6 +168,34 @@ export class Engine implements QueryEngine {
   }
 }
 
+/** Merges step series that share a label set (disjoint in time by construction). */
+function mergeSameLabels(series: readonly StepSeries[], n: number): StepSeries[] {
+  const byKey = new Map<string, number>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const k = labelsKey(s.labels);
+    const i = byKey.get(k);
+    if (i === undefined) {
+      byKey.set(k, out.length);
+      out.push(s);
+      continue;
+    }
+    const o = out[i];
+    const merged = newStepSeries(s.labels, n);
+    for (let j = 0; j < n; j++) {
+      if (o.has[j]) {
+        merged.has[j] = 1;
+        merged.v[j] = o.v[j];
+      } else if (s.has[j]) {
+        merged.has[j] = 1;
+        merged.v[j] = s.v[j];
+      }
+    }
+    out[i] = merged;
+  }
+  return out;
+}
+
 /** Step columns to a matrix: points where present, series merged by label set and sorted by labels. */
 function toMatrix(series: readonly StepSeries[], ts: Float64Array): MatrixSeries[] {
   const byKey = new Map<string, StepSeries>();
@@ -515,7 +543,8 @@ class Evaluation {
     const v = this.eval(sq.expr, { ts: inner });
     if (v.type !== 'vector') throw new QueryError('internal', 'subquery over a non-vector');
     const out: RawSeries[] = [];
-    for (const s of v.series) {
+    // Series with the same labels (e.g. from both sides of `or` at different steps) are one series.
+    for (const s of mergeSameLabels(v.series, count)) {
       let cnt = 0;
       for (let i = 0; i < count; i++) cnt += s.has[i];
       if (cnt === 0) continue;

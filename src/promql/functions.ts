@@ -13,12 +13,82 @@ import {
   setLabel,
 } from './value.js';
 
-/** Go's math.Pow special cases differ from JS `**` (1^NaN, (-1)^±Inf). */
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+/** Go's math.Frexp: x = frac * 2^exp with frac in [0.5, 1). */
+function frexp(x: number): [number, number] {
+  if (x === 0 || !Number.isFinite(x)) return [x, 0];
+  let e = 0;
+  let v = x;
+  if (Math.abs(v) < 2.2250738585072014e-308) {
+    v *= 2 ** 52;
+    e = -52;
+  }
+  f64[0] = v;
+  const hi = u32[1];
+  e += ((hi >>> 20) & 0x7ff) - 1022;
+  u32[1] = (hi & ~(0x7ff << 20)) | (1022 << 20);
+  return [f64[0], e];
+}
+
+/** Go's math.Ldexp (frac * 2^exp), exact including subnormal results. */
+function ldexp(frac: number, exp: number): number {
+  let v = frac;
+  let e = exp;
+  while (e > 1000) {
+    v *= 2 ** 1000;
+    e -= 1000;
+  }
+  while (e < -1000) {
+    v *= 2 ** -1000;
+    e += 1000;
+    if (v === 0) return v;
+  }
+  return v * 2 ** e;
+}
+
+/**
+ * Go's math.Pow. Its special cases differ from JS `**` (1^NaN, (-1)^±Inf), and for integer exponents it
+ * multiplies by repeated squaring, which can differ from V8's pow in the last bit; that bit matters to
+ * `%` and comparisons, so integer powers follow Go's algorithm exactly.
+ */
 export function goPow(x: number, y: number): number {
-  if (y === 0) return 1;
-  if (x === 1) return 1;
-  if ((x === -1 && y === Number.POSITIVE_INFINITY) || (x === -1 && y === Number.NEGATIVE_INFINITY)) return 1;
-  return x ** y;
+  if (y === 0 || x === 1) return 1;
+  if (y === 1) return x;
+  if (Number.isNaN(x) || Number.isNaN(y)) return Number.NaN;
+  if (x === 0 || !Number.isFinite(x) || !Number.isFinite(y)) {
+    if (x === -1 && !Number.isFinite(y)) return 1;
+    return x ** y;
+  }
+  if (y === 0.5) return Math.sqrt(x);
+  if (y === -0.5) return 1 / Math.sqrt(x);
+  const yi = Math.trunc(Math.abs(y));
+  if (Math.abs(y) !== yi || yi >= 2 ** 53) return x ** y;
+  let a1 = 1;
+  let ae = 0;
+  let [x1, xe] = frexp(x);
+  for (let i = yi; i !== 0; i = Math.floor(i / 2)) {
+    if (xe < -(1 << 12) || 1 << 12 < xe) {
+      ae += xe;
+      break;
+    }
+    if (i % 2 === 1) {
+      a1 *= x1;
+      ae += xe;
+    }
+    x1 *= x1;
+    xe *= 2;
+    if (x1 < 0.5) {
+      x1 += x1;
+      xe--;
+    }
+  }
+  if (y < 0) {
+    a1 = 1 / a1;
+    ae = -ae;
+  }
+  return ldexp(a1, ae);
 }
 
 const DEG = 180 / Math.PI;

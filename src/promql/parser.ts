@@ -18,6 +18,7 @@ import type {
   Expr,
   FunctionDef,
   MatrixSelector,
+  NumberLiteral,
   PosRange,
   SubqueryExpr,
   ValueType,
@@ -171,8 +172,13 @@ export function parseExpr(query: string): Expr {
   const p = new Converter(query, spots);
   const first = top.firstChild;
   if (first === null) throw new ParseError(query, 0, 'no expression found in input');
-  const expr = p.expr(first, 0);
-  return expr;
+  try {
+    return p.expr(first, 0);
+  } catch (e) {
+    // Recursion over a very deep tree (e.g. a long right-associative `^` chain).
+    if (e instanceof RangeError) throw tooComplex(query);
+    throw e;
+  }
 }
 
 /** Finds the first error node and the tree depth without recursion, and reports what Prometheus would. */
@@ -439,6 +445,32 @@ export function unquoteString(s: string): string | null {
   return out;
 }
 
+type FlatItem =
+  | { t: 'operand'; expr: Expr }
+  | { t: 'op'; op: BinaryOp; opNode: SyntaxNode; returnBool: boolean; matchClause: SyntaxNode | null }
+  | { t: 'prefix'; sign: '-' | '+'; pos: number }
+  | { t: 'postfix'; node: SyntaxNode };
+
+/** Binding strength of binary operators (generated_parser.y's %left/%right order). */
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
+};
+
 class Converter {
   constructor(
     private readonly q: string,
@@ -467,7 +499,7 @@ class Converter {
     const d = depth + 1;
     switch (n.name) {
       case 'NumberDurationLiteral':
-        return this.numberLiteral(n);
+        return /^\s*[-+]/.test(this.text(n)) ? this.chain(n, d) : this.numberLiteral(n);
       case 'StringLiteral': {
         const v = unquoteString(this.text(n));
         if (v === null) throw this.err(n.from, `unterminated or invalid quoted string ${this.text(n)}`);
@@ -476,21 +508,16 @@ class Converter {
       case 'VectorSelector':
         return this.vectorSelector(n);
       case 'MatrixSelector':
-        return this.matrixSelector(n, d);
       case 'SubqueryExpr':
-        return this.subquery(n, d);
       case 'OffsetExpr':
-        return this.offsetExpr(n, d);
       case 'StepInvariantExpr':
-        return this.atExpr(n, d);
+      case 'UnaryExpr':
+      case 'BinaryExpr':
+        return this.chain(n, d);
       case 'ParenExpr': {
         const inner = this.expr(this.exprChild(n), d);
         return { kind: 'paren', expr: inner, type: exprType(inner), pos: this.pos(n) };
       }
-      case 'UnaryExpr':
-        return this.unary(n, d);
-      case 'BinaryExpr':
-        return this.binary(n, d);
       case 'FunctionCall':
         return this.call(n, d);
       case 'AggregateExpr':
@@ -583,122 +610,238 @@ class Converter {
     return { kind: 'vectorSelector', name, matchers, offset: 0, at: null, pos: this.pos(n) };
   }
 
-  private matrixSelector(n: SyntaxNode, d: number): MatrixSelector {
-    const inner = this.expr(this.exprChild(n), d);
-    const dur = n.getChild('DurationExpr');
-    if (dur === null) throw this.err(n.from, 'missing range');
-    if (inner.kind !== 'vectorSelector')
-      throw this.err(inner.pos.start, 'ranges only allowed for vector selectors');
-    const range = this.duration(dur, 'range');
-    return { kind: 'matrixSelector', vs: inner, range, pos: this.pos(n) };
+  /**
+   * Binary operators, unary signs and the postfix modifiers (`[range]`, `[range:step]`, `offset`, `@`) of one
+   * unparenthesised chain. The grammar gives the postfix modifiers the lowest precedence (`a + b @ 1 % 2`
+   * becomes `((a + b) @ 1) % 2`), Prometheus the highest; so the chain is flattened (iteratively) and rebuilt
+   * here by precedence climbing with Prometheus' rules: postfix binds tightest, then `^` (right-assoc),
+   * then unary signs, `* / % atan2`, `+ -`, comparisons, `and unless`, `or`.
+   */
+  private chain(root: SyntaxNode, d: number): Expr {
+    const items: FlatItem[] = [];
+    const stack: (SyntaxNode | FlatItem)[] = [root];
+    while (stack.length > 0) {
+      const x = stack.pop() as SyntaxNode | FlatItem;
+      if ('t' in x) {
+        items.push(x);
+        continue;
+      }
+      if (x.type.isError) throw syntaxError(this.q, x.from, x.to);
+      switch (x.name) {
+        case 'BinaryExpr': {
+          const kids = this.children(x);
+          let opNode: SyntaxNode | null = null;
+          let rhsNode: SyntaxNode | null = null;
+          let returnBool = false;
+          let matchClause: SyntaxNode | null = null;
+          for (let i = 1; i < kids.length; i++) {
+            const c = kids[i];
+            if (c.type.isError) throw syntaxError(this.q, c.from, c.to);
+            if (opNode === null && BINARY_OPS[c.name] !== undefined) opNode = c;
+            else if (c.name === 'BoolModifier') returnBool = true;
+            else if (c.name === 'MatchingModifierClause') matchClause = c;
+            else if (c.name === 'FillModifier')
+              throw this.err(c.from, `unexpected ${JSON.stringify(this.text(c))}`);
+            else if (c.type.is('Expr')) rhsNode = c;
+          }
+          if (opNode === null || rhsNode === null) throw this.err(x.from, 'invalid binary expression');
+          stack.push(rhsNode);
+          stack.push({ t: 'op', op: BINARY_OPS[opNode.name], opNode, returnBool, matchClause });
+          stack.push(kids[0]);
+          break;
+        }
+        case 'OffsetExpr':
+        case 'StepInvariantExpr':
+        case 'MatrixSelector':
+        case 'SubqueryExpr':
+          stack.push({ t: 'postfix', node: x });
+          stack.push(this.exprChild(x));
+          break;
+        case 'UnaryExpr': {
+          const op = x.getChild('UnaryOp');
+          stack.push(this.exprChild(x));
+          stack.push({ t: 'prefix', sign: op !== null && this.text(op) === '-' ? '-' : '+', pos: x.from });
+          break;
+        }
+        case 'NumberDurationLiteral': {
+          const text = this.text(x);
+          const lead = text.trimStart();
+          if (lead[0] === '-' || lead[0] === '+') {
+            const at = x.from + (text.length - lead.length);
+            items.push({ t: 'prefix', sign: lead[0] === '-' ? '-' : '+', pos: at });
+            const num = this.numberLiteral(x) as NumberLiteral;
+            const abs = lead[0] === '-' ? -num.value : num.value;
+            items.push({
+              t: 'operand',
+              expr: { kind: 'number', value: abs, pos: { start: at + 1, end: x.to } },
+            });
+          } else {
+            items.push({ t: 'operand', expr: this.numberLiteral(x) });
+          }
+          break;
+        }
+        default:
+          items.push({ t: 'operand', expr: this.expr(x, d) });
+      }
+    }
+    const st = { i: 0 };
+    const e = this.climb(items, st, 0);
+    if (st.i !== items.length) throw this.err(root.from, 'invalid expression');
+    return e;
   }
 
-  private subquery(n: SyntaxNode, d: number): SubqueryExpr {
-    const inner = this.expr(this.exprChild(n), d);
-    const durs = n.getChildren('DurationExpr');
-    const range = this.duration(durs[0], 'subquery range');
-    const step = durs.length > 1 ? this.duration(durs[1], 'subquery step') : 0;
-    const t = exprType(inner);
-    if (t !== 'vector') {
-      throw this.err(n.from, `subquery is only allowed on instant vector, got ${documentedType(t)} instead`);
+  private climb(items: FlatItem[], st: { i: number }, minPrec: number): Expr {
+    let lhs = this.unaryOrPrimary(items, st);
+    for (;;) {
+      const it = items[st.i];
+      if (it === undefined || it.t !== 'op') break;
+      const prec = PRECEDENCE[it.op];
+      if (prec < minPrec) break;
+      st.i++;
+      const rhs = this.climb(items, st, it.op === '^' ? prec : prec + 1);
+      lhs = this.binaryChecked(it.op, lhs, rhs, it.returnBool, it.matchClause, it.opNode);
     }
-    return { kind: 'subquery', expr: inner, range, step, offset: 0, at: null, pos: this.pos(n) };
+    return lhs;
+  }
+
+  private unaryOrPrimary(items: FlatItem[], st: { i: number }): Expr {
+    const it = items[st.i];
+    if (it === undefined) throw this.err(this.q.length, 'unexpected end of input');
+    if (it.t === 'prefix') {
+      st.i++;
+      // A sign binds like `*`: looser than `^`, so -2^2 is -(2^2).
+      const inner = this.climb(items, st, PRECEDENCE['^']);
+      const t = exprType(inner);
+      if (t !== 'scalar' && t !== 'vector') {
+        throw this.err(
+          it.pos,
+          `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(documentedType(t))}`,
+        );
+      }
+      const pos = { start: it.pos, end: inner.pos.end };
+      if (inner.kind === 'number') {
+        return { kind: 'number', value: it.sign === '-' ? -inner.value : inner.value, pos };
+      }
+      return { kind: 'unary', op: it.sign, expr: inner, type: t, pos };
+    }
+    if (it.t !== 'operand') throw this.err(this.itemPos(it), 'unexpected operator');
+    st.i++;
+    let e = it.expr;
+    for (;;) {
+      const p = items[st.i];
+      if (p === undefined || p.t !== 'postfix') break;
+      st.i++;
+      e = this.applyPostfix(e, p.node);
+    }
+    return e;
+  }
+
+  private itemPos(it: FlatItem): number {
+    switch (it.t) {
+      case 'op':
+        return it.opNode.from;
+      case 'prefix':
+        return it.pos;
+      case 'postfix':
+        return it.node.from;
+      case 'operand':
+        return it.expr.pos.start;
+    }
+  }
+
+  private applyPostfix(e: Expr, n: SyntaxNode): Expr {
+    const pos = { start: e.pos.start, end: n.to };
+    switch (n.name) {
+      case 'MatrixSelector': {
+        const dur = n.getChild('DurationExpr');
+        if (dur === null) throw this.err(n.from, 'missing range');
+        if (e.kind !== 'vectorSelector')
+          throw this.err(e.pos.start, 'ranges only allowed for vector selectors');
+        if (e.offset !== 0) throw this.err(e.pos.start, 'no offset modifiers allowed before range');
+        if (e.at !== null) throw this.err(e.pos.start, 'no @ modifiers allowed before range');
+        return { kind: 'matrixSelector', vs: e, range: this.duration(dur, 'range'), pos };
+      }
+      case 'SubqueryExpr': {
+        const durs = n.getChildren('DurationExpr');
+        const range = this.duration(durs[0], 'subquery range');
+        const step = durs.length > 1 ? this.duration(durs[1], 'subquery step') : 0;
+        const t = exprType(e);
+        if (t !== 'vector') {
+          throw this.err(
+            e.pos.start,
+            `subquery is only allowed on instant vector, got ${documentedType(t)} instead`,
+          );
+        }
+        return { kind: 'subquery', expr: e, range, step, offset: 0, at: null, pos };
+      }
+      case 'OffsetExpr': {
+        const ms = this.offsetDuration(n);
+        const target = this.modifierTarget(e);
+        if (target === null) {
+          throw this.err(
+            e.pos.start,
+            'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+          );
+        }
+        if (target.offset !== 0) throw this.err(e.pos.start, 'offset may not be set multiple times');
+        target.offset = ms;
+        return e;
+      }
+      case 'StepInvariantExpr': {
+        const at = this.atModifier(n);
+        const target = this.modifierTarget(e);
+        if (target === null) {
+          throw this.err(
+            e.pos.start,
+            '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+          );
+        }
+        if (target.at !== null) throw this.err(e.pos.start, '@ <timestamp> may not be set multiple times');
+        target.at = at;
+        return e;
+      }
+      default:
+        throw this.err(n.from, `unexpected ${n.name}`);
+    }
   }
 
   /** The selector an offset or @ applies to, or null. */
   private modifierTarget(e: Expr): VectorSelector | SubqueryExpr | null {
-    // The grammar attaches `offset`/`@` to a whole unparenthesised unary or binary expression
-    // (`-x @ 1`, `a + b offset 1m`); in Prometheus they bind to the selector just before them.
-    let x = e;
-    for (;;) {
-      if (x.kind === 'binary') x = x.rhs;
-      else if (x.kind === 'unary') x = x.expr;
-      else break;
-    }
-    if (x.kind === 'vectorSelector' || x.kind === 'subquery') return x;
-    if (x.kind === 'matrixSelector') return x.vs;
+    if (e.kind === 'vectorSelector' || e.kind === 'subquery') return e;
+    if (e.kind === 'matrixSelector') return e.vs;
     return null;
   }
 
-  private offsetExpr(n: SyntaxNode, d: number): Expr {
-    const inner = this.expr(this.exprChild(n), d);
+  private offsetDuration(n: SyntaxNode): number {
     const od = n.getChild('OffsetDurationExpr');
     if (od === null) throw this.err(n.to, 'unexpected end of input');
     let sign = 1;
     let cur: SyntaxNode | null = od;
-    while (cur !== null && cur.name === 'OffsetDurationExpr') {
-      const op = cur.getChild('UnaryOp');
-      if (op !== null) {
-        if (this.text(op) === '-') sign = -sign;
-        if (sign === 1 || cur !== od) {
-          // 2.42 accepts a single sign only.
-          if (cur !== od) throw this.err(op.from, 'unexpected sign in offset duration');
-        }
-        cur = cur.getChild('OffsetDurationExpr');
-      } else {
-        break;
+    const op = od.getChild('UnaryOp');
+    if (op !== null) {
+      if (this.text(op) === '-') sign = -1;
+      cur = od.getChild('OffsetDurationExpr');
+      if (cur !== null && cur.getChild('UnaryOp') !== null) {
+        throw this.err(cur.from, 'unexpected sign in offset duration');
       }
     }
     if (cur === null) throw this.err(od.from, 'invalid offset');
-    const ms = sign * this.duration(cur, 'offset');
-    const target = this.modifierTarget(inner);
-    if (target === null) {
-      throw this.err(
-        n.from,
-        'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      );
-    }
-    if (target.offset !== 0) throw this.err(n.from, 'offset may not be set multiple times');
-    target.offset = ms;
-    return inner;
+    return sign * this.duration(cur, 'offset');
   }
 
-  private atExpr(n: SyntaxNode, d: number): Expr {
-    const inner = this.expr(this.exprChild(n), d);
-    let at: AtModifier;
+  private atModifier(n: SyntaxNode): AtModifier {
     const pre = n.getChild('AtModifierPreprocessors');
-    if (pre !== null) {
-      at = { kind: pre.firstChild?.name === 'AtStart' ? 'start' : 'end' };
-    } else {
-      const lit = n.getChild('NumberDurationLiteral');
-      if (lit === null) throw this.err(n.to, 'unexpected end of input');
-      const t = this.text(lit).replace(/\s+/g, '');
-      const v = parseNumber(t);
-      if (v === null) throw this.err(lit.from, `unexpected ${JSON.stringify(t)} in @, expected timestamp`);
-      const ms = v * 1000;
-      if (!Number.isFinite(ms) || Math.abs(ms) > 9.223372036854775e18) {
-        throw this.err(lit.from, `timestamp out of bounds for @ modifier: ${fmtFloat(v)}`);
-      }
-      at = { kind: 'time', ms: Math.round(ms) };
+    if (pre !== null) return { kind: pre.firstChild?.name === 'AtStart' ? 'start' : 'end' };
+    const lit = n.getChild('NumberDurationLiteral');
+    if (lit === null) throw this.err(n.to, 'unexpected end of input');
+    const t = this.text(lit).replace(/\s+/g, '');
+    const v = parseNumber(t);
+    if (v === null) throw this.err(lit.from, `unexpected ${JSON.stringify(t)} in @, expected timestamp`);
+    const ms = v * 1000;
+    if (!Number.isFinite(ms) || Math.abs(ms) > 9.223372036854775e18) {
+      throw this.err(lit.from, `timestamp out of bounds for @ modifier: ${fmtFloat(v)}`);
     }
-    const target = this.modifierTarget(inner);
-    if (target === null) {
-      throw this.err(
-        n.from,
-        '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      );
-    }
-    if (target.at !== null) throw this.err(n.from, '@ <timestamp> may not be set multiple times');
-    target.at = at;
-    return inner;
-  }
-
-  private unary(n: SyntaxNode, d: number): Expr {
-    const op = n.getChild('UnaryOp');
-    const inner = this.expr(this.exprChild(n), d);
-    const t = exprType(inner);
-    if (t !== 'scalar' && t !== 'vector') {
-      throw this.err(
-        n.from,
-        `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(documentedType(t))}`,
-      );
-    }
-    const o = op !== null && this.text(op) === '-' ? '-' : '+';
-    // Fold a sign on a number literal, as Prometheus does.
-    if (inner.kind === 'number') {
-      return { kind: 'number', value: o === '-' ? -inner.value : inner.value, pos: this.pos(n) };
-    }
-    return { kind: 'unary', op: o, expr: inner, type: t, pos: this.pos(n) };
+    return { kind: 'time', ms: Math.round(ms) };
   }
 
   private groupingLabels(n: SyntaxNode): string[] {
@@ -712,43 +855,6 @@ class Converter {
     return out;
   }
 
-  private binary(n: SyntaxNode, d: number): Expr {
-    const kids = this.children(n);
-    // Left-nested chains (`1+1+1+...`) are walked iteratively, so a long chain does not recurse per term.
-    const lhsNode = kids[0];
-    const lhs = this.expr(lhsNode, d);
-    let op: BinaryOp | null = null;
-    let opNode: SyntaxNode | null = null;
-    let returnBool = false;
-    let matchClause: SyntaxNode | null = null;
-    let rhsNode: SyntaxNode | null = null;
-    for (let i = 1; i < kids.length; i++) {
-      const c = kids[i];
-      if (c.type.isError) throw syntaxError(this.q, c.from, c.to);
-      if (op === null && BINARY_OPS[c.name] !== undefined) {
-        op = BINARY_OPS[c.name];
-        opNode = c;
-      } else if (c.name === 'BoolModifier') returnBool = true;
-      else if (c.name === 'MatchingModifierClause') matchClause = c;
-      else if (c.name === 'FillModifier')
-        throw this.err(c.from, `unexpected ${JSON.stringify(this.text(c))}`);
-      else if (c.type.is('Expr')) rhsNode = c;
-    }
-    if (op === null || opNode === null || rhsNode === null)
-      throw this.err(n.from, 'invalid binary expression');
-    const rhs = this.expr(rhsNode, d);
-    // The grammar reads `-2 ^ 2` as (-2)^2; Prometheus binds the sign looser than `^`: -(2^2).
-    if (op === '^' && lhsNode.name === 'NumberDurationLiteral' && lhs.kind === 'number') {
-      const t = this.text(lhsNode).trimStart();
-      if (t[0] === '-' || t[0] === '+') {
-        const abs: Expr = { kind: 'number', value: t[0] === '-' ? -lhs.value : lhs.value, pos: lhs.pos };
-        const inner = this.binaryChecked('^', abs, rhs, false, null, opNode, n);
-        return { kind: 'unary', op: t[0], expr: inner, type: inner.type, pos: this.pos(n) };
-      }
-    }
-    return this.binaryChecked(op, lhs, rhs, returnBool, matchClause, opNode, n);
-  }
-
   private binaryChecked(
     op: BinaryOp,
     lhs: Expr,
@@ -756,11 +862,11 @@ class Converter {
     returnBool: boolean,
     matchClause: SyntaxNode | null,
     opNode: SyntaxNode,
-    n: SyntaxNode,
   ): BinaryExpr {
     const lt = exprType(lhs);
     const rt = exprType(rhs);
     const opPos = opNode.from;
+    const pos: PosRange = { start: lhs.pos.start, end: rhs.pos.end };
 
     let card: Cardinality = 'one-to-one';
     let labels: string[] = [];
@@ -809,20 +915,20 @@ class Converter {
     let matching: VectorMatching | null = { card, labels, on, include };
     if (lt !== 'vector' || rt !== 'vector') {
       if (hasClause && labels.length > 0)
-        throw this.err(n.from, 'vector matching only allowed between instant vectors');
+        throw this.err(pos.start, 'vector matching only allowed between instant vectors');
       if (hasClause && card !== 'one-to-one' && !isSetOp(op)) {
-        throw this.err(n.from, 'vector matching only allowed between instant vectors');
+        throw this.err(pos.start, 'vector matching only allowed between instant vectors');
       }
       matching = null;
     } else if (isSetOp(op)) {
       if (card === 'one-to-many' || card === 'many-to-one')
-        throw this.err(n.from, `no grouping allowed for "${op}" operation`);
+        throw this.err(pos.start, `no grouping allowed for "${op}" operation`);
     }
     if ((lt === 'scalar' || rt === 'scalar') && isSetOp(op)) {
-      throw this.err(n.from, `set operator "${op}" not allowed in binary scalar expression`);
+      throw this.err(pos.start, `set operator "${op}" not allowed in binary scalar expression`);
     }
     const type: ValueType = lt === 'scalar' && rt === 'scalar' ? 'scalar' : 'vector';
-    return { kind: 'binary', op, lhs, rhs, returnBool, matching, type, pos: this.pos(n) };
+    return { kind: 'binary', op, lhs, rhs, returnBool, matching, type, pos };
   }
 
   private callArgs(body: SyntaxNode, d: number): Expr[] {

@@ -67,9 +67,10 @@ function extrapolatedRate(
   let extrapolateTo = sampledInterval;
   extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2;
   extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
-  result = result * (extrapolateTo / sampledInterval);
-  if (isRate) result = result / (w.rangeMs / 1000);
-  return result;
+  // 2.42 (since native histograms) scales by one factor: (extrapolated / sampled) / range seconds.
+  let factor = extrapolateTo / sampledInterval;
+  if (isRate) factor /= w.rangeMs / 1000;
+  return result * factor;
 }
 
 function instantValue(
@@ -392,9 +393,9 @@ export function extrapolatedRateSeries(
     let extrapolateTo = sampledInterval;
     extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2;
     extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
-    result = result * (extrapolateTo / sampledInterval);
-    if (isRate) result = result / rangeSec;
-    outV[k] = result;
+    let factor = extrapolateTo / sampledInterval;
+    if (isRate) factor /= rangeSec;
+    outV[k] = result * factor;
     outHas[k] = 1;
   }
   return maxWindow;
