@@ -376,6 +376,46 @@ describe('BlockStore', () => {
     await store.close();
   });
 
+  it('keeps the blocks of several shards in one directory apart', async () => {
+    const dir = newDir();
+    const s0 = new BlockStore(dir, { shard: 0, ranges: compactionRanges() });
+    const s1 = new BlockStore(dir, { shard: 1, ranges: compactionRanges() });
+    await s0.open();
+    await s1.open();
+    const d0 = makeData(3, 0, H2, 0, 'zero');
+    const d1 = makeData(4, 0, H2, 0, 'one');
+    const m0 = await s0.writeBlock(toSeriesInput(d0), { minTime: 0, maxTime: H2 });
+    const m1 = await s1.writeBlock(toSeriesInput(d1), { minTime: 0, maxTime: H2 });
+    expect(m1.promshard).toEqual({ shard: 1 });
+    // A block without a promshard section (as from Prometheus) belongs to shard 0.
+    const foreign = await putBlock(dir, makeData(2, H2, 2 * H2, 0, 'foreign'), H2, 2 * H2);
+    // Another shard's temporary directory in progress must survive this shard's open().
+    mkdirSync(join(dir, '01ZZZZZZZZZZZZZZZZZZZZZZZZ.shard-1.tmp-for-creation'));
+    mkdirSync(join(dir, '01ZZZZZZZZZZZZZZZZZZZZZZZY.shard-0.tmp-for-creation'));
+    await s0.close();
+    await s1.close();
+    const r0 = new BlockStore(dir, { shard: 0 });
+    await r0.open();
+    expect(r0.blocks().map((b) => b.ulid)).toEqual([m0.ulid, foreign]);
+    expect(existsSync(join(dir, '01ZZZZZZZZZZZZZZZZZZZZZZZZ.shard-1.tmp-for-creation'))).toBe(true);
+    expect(existsSync(join(dir, '01ZZZZZZZZZZZZZZZZZZZZZZZY.shard-0.tmp-for-creation'))).toBe(false);
+    const r1 = new BlockStore(dir, { shard: 1 });
+    await r1.open();
+    expect(r1.blocks().map((b) => b.ulid)).toEqual([m1.ulid]);
+    expect(existsSync(join(dir, '01ZZZZZZZZZZZZZZZZZZZZZZZZ.shard-1.tmp-for-creation'))).toBe(false);
+    expectSame(r1.select(ALL, 0, 2 * H2), union(d1));
+    // A garbage meta.json is reported once, by shard 0.
+    const bad = await putBlock(dir, makeData(1, 2 * H2, 3 * H2), 2 * H2, 3 * H2);
+    writeFileSync(join(dir, bad, 'meta.json'), 'garbage');
+    const q0 = new BlockStore(dir, { shard: 0 });
+    const q1 = new BlockStore(dir, { shard: 1 });
+    await q0.open();
+    await q1.open();
+    expect([...q0.corrupted.keys()]).toEqual([bad]);
+    expect(q1.corrupted.size).toBe(0);
+    for (const s of [r0, r1, q0, q1]) await s.close();
+  });
+
   it('cleans up after a crash: removes temporary dirs, deletes parents already compacted', async () => {
     const dir = newDir();
     const parts = [0, 1, 2, 3].map((i) => makeData(6, i * H2, (i + 1) * H2));

@@ -61,6 +61,11 @@ export interface WriteBlockOptions {
   ulid?: string;
   /** Largest chunk segment file in bytes; 512 MiB like Prometheus. */
   segmentSize?: number;
+  /**
+   * Tag in the temporary directory's name, `<ulid>.<tag>.tmp-for-creation`, so that several writers
+   * sharing a directory (shards) each clean up only their own leftovers.
+   */
+  tmpTag?: string;
 }
 
 /** An append-only file written through a buffer, tracking its length. */
@@ -171,7 +176,7 @@ export async function writeBlock(
 ): Promise<BlockMeta> {
   validate(series, opts);
   const ulid = opts.ulid ?? newUlid();
-  const tmp = join(parentDir, ulid + TMP_SUFFIX);
+  const tmp = join(parentDir, ulid + (opts.tmpTag ? `.${opts.tmpTag}` : '') + TMP_SUFFIX);
   const final = join(parentDir, ulid);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(join(tmp, 'chunks'), { recursive: true });

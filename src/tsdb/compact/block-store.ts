@@ -13,7 +13,7 @@ import type { Matcher } from '../../shared/matchers.js';
 import type { SeriesData } from '../../shared/storage.js';
 import { BlockCorruptionError } from '../block/errors.js';
 import { ChunkMetas } from '../block/index-reader.js';
-import { type BlockMeta, encodeMeta, isUlid, META_FILENAME } from '../block/meta.js';
+import { type BlockMeta, encodeMeta, isUlid, META_FILENAME, readMeta } from '../block/meta.js';
 import { BlockReader } from '../block/reader.js';
 import {
   addTombstone,
@@ -57,6 +57,13 @@ export interface BlockStoreOptions {
   retentionBytes?: number;
   /** Our meta.json section for blocks this store writes, e.g. { shard: 2 }. */
   promshard?: BlockMeta['promshard'];
+  /**
+   * When several shards keep their blocks in one directory: this store's shard. It then loads only
+   * blocks whose meta.json names this shard (blocks without a promshard section, e.g. copied from a
+   * Prometheus, belong to shard 0), tags its temporary directories with `shard-N`, and cleans up only
+   * its own leftovers (shard 0 also the untagged ones).
+   */
+  shard?: number;
   log?: StoreLog;
 }
 
@@ -144,7 +151,7 @@ export class BlockStore {
     await mkdir(this.dir, { recursive: true });
     const names = await readdir(this.dir);
     for (const n of names) {
-      if (n.endsWith(TMP_SUFFIX) || n.endsWith(DELETION_SUFFIX)) {
+      if (this.ownsTmp(n)) {
         this.log('info', 'removing an incomplete block directory', { dir: n });
         await rm(join(this.dir, n), { recursive: true, force: true });
       }
@@ -152,17 +159,25 @@ export class BlockStore {
     const loaded: BlockReader[] = [];
     for (const n of names) {
       if (!isUlid(n) || this.open_.has(n)) continue;
+      // The owner first (meta.json alone): a damaged block is reported by its own shard only, and one
+      // whose meta.json cannot be read by shard 0.
+      let meta: BlockMeta;
       try {
-        const b = BlockReader.open(join(this.dir, n));
-        if (b.meta.ulid !== n) {
-          b.close();
+        meta = readMeta(join(this.dir, n));
+      } catch (err) {
+        if (this.opts.shard === undefined || this.opts.shard === 0) this.markCorrupt(n, err);
+        continue;
+      }
+      if (!this.owns(meta)) continue;
+      try {
+        if (meta.ulid !== n) {
           throw new BlockCorruptionError(
             n,
             META_FILENAME,
-            `ulid ${b.meta.ulid} differs from the directory name`,
+            `ulid ${meta.ulid} differs from the directory name`,
           );
         }
-        loaded.push(b);
+        loaded.push(BlockReader.open(join(this.dir, n)));
       } catch (err) {
         this.markCorrupt(n, err);
       }
@@ -183,6 +198,26 @@ export class BlockStore {
         await this.deleteDir(u);
       }
     }
+  }
+
+  private get tag(): string | undefined {
+    return this.opts.shard === undefined ? undefined : `shard-${this.opts.shard}`;
+  }
+
+  private owns(meta: BlockMeta): boolean {
+    if (this.opts.shard === undefined) return true;
+    const s = meta.promshard?.shard;
+    return (typeof s === 'number' ? s : 0) === this.opts.shard;
+  }
+
+  /** A temporary directory this store may remove: its own, or any when it is not one shard of several. */
+  private ownsTmp(name: string): boolean {
+    if (!name.endsWith(TMP_SUFFIX) && !name.endsWith(DELETION_SUFFIX)) return false;
+    const tag = this.tag;
+    if (tag === undefined) return true;
+    const stem = name.slice(0, name.lastIndexOf('.tmp-for-'));
+    if (stem.endsWith(`.${tag}`)) return true;
+    return this.opts.shard === 0 && isUlid(stem);
   }
 
   private markCorrupt(ulid: string, err: unknown): void {
@@ -251,15 +286,24 @@ export class BlockStore {
   /** Writes a block (a head cut) into the directory and starts serving it. */
   writeBlock(series: readonly SeriesInput[], opts: WriteBlockOptions): Promise<BlockMeta> {
     return this.serial(async () => {
-      const meta = await writeBlock(this.dir, series, { promshard: this.opts.promshard, ...opts });
+      const meta = await writeBlock(this.dir, series, {
+        promshard: this.promshardSection,
+        tmpTag: this.tag,
+        ...opts,
+      });
       this.open_.set(meta.ulid, BlockReader.open(join(this.dir, meta.ulid)));
       return meta;
     });
   }
 
+  private get promshardSection(): BlockMeta['promshard'] {
+    if (this.opts.promshard) return this.opts.promshard;
+    return this.opts.shard === undefined ? undefined : { shard: this.opts.shard };
+  }
+
   private async deleteDir(ulid: string): Promise<void> {
     const from = join(this.dir, ulid);
-    const tmp = from + DELETION_SUFFIX;
+    const tmp = from + (this.tag ? `.${this.tag}` : '') + DELETION_SUFFIX;
     await rename(from, tmp);
     await rm(tmp, { recursive: true, force: true });
     await fsyncDir(this.dir);
@@ -293,7 +337,7 @@ export class BlockStore {
         const t0 = performance.now();
         let meta: BlockMeta | null;
         try {
-          meta = await mergeBlocks(this.dir, parents, { promshard: this.opts.promshard });
+          meta = await mergeBlocks(this.dir, parents, { promshard: this.promshardSection, tmpTag: this.tag });
         } catch (err) {
           // A parent found damaged while merging is left out from now on (reported), and planning goes on.
           if (!(err instanceof BlockCorruptionError) || !this.open_.has(err.block)) throw err;
@@ -419,6 +463,7 @@ export class BlockStore {
           maxTime: b.meta.maxTime,
           level: b.meta.compaction.level,
           promshard: b.meta.promshard,
+          tmpTag: this.tag,
         });
         if (meta) {
           this.open_.set(meta.ulid, BlockReader.open(join(this.dir, meta.ulid)));

@@ -35,6 +35,7 @@ export interface MergeOptions {
   maxTime?: number;
   promshard?: BlockMeta['promshard'];
   segmentSize?: number;
+  tmpTag?: string;
   /** Compaction level of the result; defaults to max(parent levels) + 1. */
   level?: number;
 }
@@ -79,5 +80,6 @@ export async function mergeBlocks(
     parents,
     promshard: opts.promshard ?? blocks[0].meta.promshard,
     segmentSize: opts.segmentSize,
+    tmpTag: opts.tmpTag,
   });
 }
