@@ -64,6 +64,20 @@ export function mergeSeriesChunks(
   minTime: number,
   maxTime: number,
 ): ChunkInput[] {
+  // Fast path (a head cut, or a series found in one block only): nothing to cut, merge or delete.
+  if (parts.length === 1 && !parts[0].deleted) {
+    const cs = parts[0].chunks;
+    let ok = true;
+    let prev = -Infinity;
+    for (const c of cs) {
+      if (c.mint <= prev || c.mint < minTime || c.maxt >= maxTime || c.mint > c.maxt) {
+        ok = false;
+        break;
+      }
+      prev = c.maxt;
+    }
+    if (ok) return cs.map((c) => ({ mint: c.mint, maxt: c.maxt, data: c.data, encoding: c.encoding }));
+  }
   interface Cand {
     c: StoredChunk;
     part: number;
