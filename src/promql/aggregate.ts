@@ -42,22 +42,86 @@ export function aggregate(
     }
     groupOf[i] = g;
   }
-  if (op === 'topk' || op === 'bottomk')
+  if (op === 'topk' || op === 'bottomk') {
     return topBottomK(op, series, groupOf, groups.length, param as Float64Array, n);
+  }
   if (op === 'quantile') return quantileAgg(series, groupOf, groups, param as Float64Array, n);
+  const acc = new Accumulator(op, grouping, without, n);
+  for (const s of series) acc.add(s.labels, s.v, s.has);
+  return acc.result();
+}
 
-  const G = groups.length;
-  const value = new Float64Array(G * n);
-  const mean = new Float64Array(G * n);
-  const count = new Float64Array(G * n);
-  for (let i = 0; i < series.length; i++) {
-    const g = groupOf[i];
-    if (g < 0) continue;
-    const s = series[i];
-    const base = g * n;
+export type SimpleAggregateOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'stddev' | 'stdvar';
+
+export function isSimpleAggregate(op: AggregateOp): op is SimpleAggregateOp {
+  return (
+    op === 'sum' ||
+    op === 'avg' ||
+    op === 'min' ||
+    op === 'max' ||
+    op === 'count' ||
+    op === 'group' ||
+    op === 'stddev' ||
+    op === 'stdvar'
+  );
+}
+
+/**
+ * sum/avg/min/max/count/group/stddev/stdvar, fed one series at a time (so a range function's output can
+ * stream into it without being materialised). Groups keep first-seen order; per group and step the state
+ * lives in flat typed arrays, with 2.42's arithmetic (incremental mean, Welford variance).
+ */
+export class Accumulator {
+  private readonly keys = new Map<string, number>();
+  private readonly groups: Labels[] = [];
+  private value: Float64Array = new Float64Array(0);
+  private mean: Float64Array = new Float64Array(0);
+  private count: Float64Array = new Float64Array(0);
+
+  constructor(
+    private readonly op: AggregateOp,
+    private readonly grouping: readonly string[],
+    private readonly without: boolean,
+    private readonly n: number,
+  ) {
+    if (!isSimpleAggregate(op)) throw new QueryError('internal', `${op} does not stream`);
+  }
+
+  private group(labels: Labels): number {
+    const gl = groupLabels(labels, this.grouping, this.without);
+    const key = labelsKey(gl);
+    let g = this.keys.get(key);
+    if (g === undefined) {
+      g = this.groups.length;
+      this.keys.set(key, g);
+      this.groups.push(gl);
+      const need = this.groups.length * this.n;
+      if (need > this.count.length) {
+        const cap = Math.max(need, this.count.length * 2, 16 * this.n);
+        const grow = (a: Float64Array): Float64Array => {
+          const b = new Float64Array(cap);
+          b.set(a);
+          return b;
+        };
+        this.value = grow(this.value);
+        this.mean = grow(this.mean);
+        this.count = grow(this.count);
+      }
+    }
+    return g;
+  }
+
+  add(labels: Labels, v: Float64Array, has: Uint8Array): void {
+    const n = this.n;
+    if (!has.includes(1)) return;
+    const base = this.group(labels) * n;
+    const value = this.value;
+    const mean = this.mean;
+    const count = this.count;
+    const op = this.op;
     for (let k = 0; k < n; k++) {
-      if (s.has[k] === 0) continue;
-      const x = s.v[k];
+      if (has[k] === 0) continue;
+      const x = v[k];
       const j = base + k;
       const c = count[j];
       if (c === 0) {
@@ -92,43 +156,44 @@ export function aggregate(
         case 'max':
           if (value[j] < x || Number.isNaN(value[j])) value[j] = x;
           break;
-        case 'stddev':
-        case 'stdvar': {
+        default: {
+          // stddev, stdvar: Welford
           const delta = x - mean[j];
           mean[j] += delta / cnt;
           value[j] += delta * (x - mean[j]);
-          break;
         }
-        default:
-          throw new QueryError('internal', `unknown aggregation ${op}`);
       }
     }
   }
-  const out: StepSeries[] = [];
-  for (let g = 0; g < G; g++) {
-    const o = newStepSeries(groups[g], n);
-    const base = g * n;
-    for (let k = 0; k < n; k++) {
-      const c = count[base + k];
-      if (c === 0) continue;
-      o.has[k] = 1;
-      switch (op) {
-        case 'avg':
-          o.v[k] = mean[base + k];
-          break;
-        case 'stdvar':
-          o.v[k] = value[base + k] / c;
-          break;
-        case 'stddev':
-          o.v[k] = Math.sqrt(value[base + k] / c);
-          break;
-        default:
-          o.v[k] = value[base + k];
+
+  result(): StepSeries[] {
+    const n = this.n;
+    const out: StepSeries[] = [];
+    for (let g = 0; g < this.groups.length; g++) {
+      const o = newStepSeries(this.groups[g], n);
+      const base = g * n;
+      for (let k = 0; k < n; k++) {
+        const c = this.count[base + k];
+        if (c === 0) continue;
+        o.has[k] = 1;
+        switch (this.op) {
+          case 'avg':
+            o.v[k] = this.mean[base + k];
+            break;
+          case 'stdvar':
+            o.v[k] = this.value[base + k] / c;
+            break;
+          case 'stddev':
+            o.v[k] = Math.sqrt(this.value[base + k] / c);
+            break;
+          default:
+            o.v[k] = this.value[base + k];
+        }
       }
+      out.push(o);
     }
-    out.push(o);
+    return out;
   }
-  return out;
 }
 
 function quantileAgg(

@@ -7,7 +7,7 @@ import type { Labels } from '../shared/labels.js';
 import { compareLabels, labelsKey } from '../shared/labels.js';
 import type { Queryable, SeriesData } from '../shared/storage.js';
 import { isStaleNaN } from '../shared/storage.js';
-import { aggregate } from './aggregate.js';
+import { Accumulator, aggregate, isSimpleAggregate } from './aggregate.js';
 import type { MatrixSeries, QueryEngine, QueryOptions, QueryValue, VectorSample } from './api.js';
 import { QueryError } from './api.js';
 import type { AtModifier, Call, Expr, SubqueryExpr, VectorSelector } from './ast.js';
@@ -423,6 +423,17 @@ class Evaluation {
           const p = this.eval(e.param, ctx);
           param = p.type === 'string' ? p.s : p.type === 'scalar' ? p.v : null;
         }
+        // sum by (...) (rate(x[5m])) and the like: each series' result streams into the aggregation.
+        const inner = unwrapParens(e.expr);
+        if (
+          isSimpleAggregate(e.op) &&
+          inner.kind === 'call' &&
+          RANGE_FUNCTIONS[inner.func.name] !== undefined
+        ) {
+          const acc = new Accumulator(e.op, e.grouping, e.without, n);
+          this.rangeCall(inner, ctx, acc);
+          return this.vector(acc.result());
+        }
         const v = this.eval(e.expr, ctx);
         if (v.type !== 'vector') throw new QueryError('internal', 'aggregation over a non-vector');
         return this.vector(aggregate(e.op, v.series, e.grouping, e.without, param, n));
@@ -731,7 +742,7 @@ class Evaluation {
   }
 
   /** A function over a range vector (a range selector or a subquery), evaluated at every step with moving cursors. */
-  private rangeCall(e: Call, ctx: Ctx): Value {
+  private rangeCall(e: Call, ctx: Ctx, sink: Accumulator | null = null): Value {
     const name = e.func.name;
     const ts = ctx.ts;
     const n = ts.length;
@@ -802,58 +813,61 @@ class Evaluation {
     const ends = new Float64Array(n);
     for (let k = 0; k < n; k++) ends[k] = rangeEnd(k);
     const isRateFamily = name === 'rate' || name === 'increase' || name === 'delta';
-    const pool = newStepSeriesPool(series.length, n);
+    // Streaming into an aggregation: one reused pair of columns instead of one per series.
+    const pool = sink === null ? newStepSeriesPool(series.length, n) : newStepSeriesPool(1, n);
     const out: StepSeries[] = [];
+    const seen = new Set<string>();
     let peak = 0;
     for (let si = 0; si < series.length; si++) {
       const s = series[si];
       this.check();
       const st = s.t;
-      const o = pool(si, keepName ? s.labels : dropMetricName(s.labels));
+      const o = pool(sink === null ? si : 0, keepName ? s.labels : dropMetricName(s.labels));
+      if (sink !== null) {
+        o.has.fill(0);
+      }
+      let any = false;
       if (isRateFamily) {
         peak += extrapolatedRateSeries(st, s.v, ends, range, name !== 'delta', name === 'rate', o.v, o.has);
-        if (o.has.includes(1)) out.push(o);
-        continue;
-      }
-      let lo = 0;
-      let hi = 0;
-      let any = false;
-      let maxWindow = 0;
-      for (let k = 0; k < n; k++) {
-        const end = ends[k];
-        const start = end - range;
-        if (hi > 0 && st[hi - 1] > end) {
-          hi = lowerBound(st, end + 1);
-          lo = 0;
+        any = o.has.includes(1);
+      } else {
+        let lo = 0;
+        let hi = 0;
+        let maxWindow = 0;
+        for (let k = 0; k < n; k++) {
+          const end = ends[k];
+          const start = end - range;
+          if (hi > 0 && st[hi - 1] > end) {
+            hi = lowerBound(st, end + 1);
+            lo = 0;
+          }
+          while (hi < st.length && st[hi] <= end) hi++;
+          while (lo < hi && st[lo] < start) lo++;
+          if (hi - lo > maxWindow) maxWindow = hi - lo;
+          w.rangeStart = start;
+          w.rangeEnd = end;
+          w.stepT = ts[k];
+          for (let a = 0; a < scalars.length; a++) w.args[a] = scalars[a][k];
+          const r = fn(st, s.v, lo, hi, w);
+          if (r === undefined) continue;
+          o.has[k] = 1;
+          o.v[k] = r;
+          any = true;
         }
-        while (hi < st.length && st[hi] <= end) hi++;
-        while (lo < hi && st[lo] < start) lo++;
-        if (hi - lo > maxWindow) maxWindow = hi - lo;
-        w.rangeStart = start;
-        w.rangeEnd = end;
-        w.stepT = ts[k];
-        for (let a = 0; a < scalars.length; a++) w.args[a] = scalars[a][k];
-        const r = fn(st, s.v, lo, hi, w);
-        if (r === undefined) continue;
-        o.has[k] = 1;
-        o.v[k] = r;
-        any = true;
+        peak += maxWindow;
       }
-      peak += maxWindow;
-      if (any) out.push(o);
+      if (!any) continue;
+      // Prometheus checks the whole result matrix for label sets that collide once the name is dropped.
+      if (!keepName) {
+        const key = labelsKey(o.labels);
+        if (seen.has(key)) throw dupLabelsetError();
+        seen.add(key);
+      }
+      if (sink !== null) sink.add(o.labels, o.v, o.has);
+      else out.push(o);
     }
     this.account(peak);
-    // Prometheus checks the whole result matrix for label sets that collide once the name is dropped.
-    if (!keepName) {
-      const seen = new Set<string>();
-      for (const s of out) {
-        const k = labelsKey(s.labels);
-        if (seen.has(k)) throw dupLabelsetError();
-        seen.add(k);
-      }
-    } else {
-      checkNoDuplicates(out);
-    }
+    if (keepName) checkNoDuplicates(out);
     return this.vector(out);
   }
 }
