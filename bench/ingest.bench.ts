@@ -110,8 +110,9 @@ export default async function run(args: string[]): Promise<void> {
 
   for (let r = rounds + 1; r <= fill; r++) appended += await round(engine, reqs, t0 + r * step, r);
   const samplesPerSeries = Math.max(rounds, fill) + 1;
+  // Steady state: shards return freed heap pages every 5 s (malloc_trim); wait for one pass.
   globalThis.gc?.();
-  await new Promise((res) => setTimeout(res, 200));
+  await new Promise((res) => setTimeout(res, 5500));
   const rss = process.memoryUsage().rss - rssBefore;
   const figs = engine.figures();
   const headBytes = figs.reduce((a, f) => a + f.headChunkBytes, 0);

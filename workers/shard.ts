@@ -70,8 +70,7 @@ function updateHeadFigures(): void {
 
 let batchesSinceFigures = 0;
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
-const TRIM_EVERY_MS = 5000;
-let lastTrim = performance.now();
+setInterval(() => storage.head.chunks.trimMemory(), 5000).unref();
 
 function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] } {
   switch (req.op) {
@@ -87,11 +86,6 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       if (++batchesSinceFigures >= 16) {
         batchesSinceFigures = 0;
         updateHeadFigures();
-        const now = performance.now();
-        if (now - lastTrim > TRIM_EVERY_MS) {
-          lastTrim = now;
-          storage.head.chunks.trimMemory();
-        }
       }
       const reply: AppendReply = { counts: r.counts, walBytes: r.walBytes, seriesRefs: r.seriesRefs };
       return {
