@@ -310,6 +310,38 @@ describe('limits and bad input', () => {
     expect(loop3.lastError).toMatch(/body size limit exceeded/);
   });
 
+  it('parses a huge body in slices, leaving the event loop free in between', async () => {
+    let body = '';
+    for (let i = 0; i < 60000; i++) body += `huge_metric{i="${i}",pad="${'x'.repeat(40)}"} ${i}\n`;
+    expect(body.length).toBeGreaterThan(3 << 20);
+    reply = { body };
+    const app = new MemoryAppendable();
+    const loop = makeLoop(JOB, app);
+    let during = false;
+    let ticksDuringParse = 0;
+    const timer = setInterval(() => {
+      if (during) ticksDuringParse++;
+    }, 1);
+    // Count event-loop turns between the end of the response and the append (the parse).
+    const origAppend = app.append.bind(app);
+    app.append = async (req) => {
+      during = false;
+      return origAppend(req);
+    };
+    const inner = loop as unknown as { fetchBody: () => Promise<{ body: string; contentType: string }> };
+    const fetchBody = inner.fetchBody.bind(loop);
+    inner.fetchBody = async () => {
+      const r = await fetchBody();
+      during = true;
+      return r;
+    };
+    await loop.scrapeAndReport();
+    clearInterval(timer);
+    expect(loop.lastError).toBe('');
+    expect(app.last('__name__="scrape_samples_scraped"')).toBe(60000);
+    expect(ticksDuringParse).toBeGreaterThan(0);
+  });
+
   it('reports a refused connection', async () => {
     const app = new MemoryAppendable();
     const loop = makeLoop(JOB, app, '127.0.0.1:1');

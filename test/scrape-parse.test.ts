@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ParsedSamples, ParseError } from '../src/scrape/exposition.js';
+import { ParsedSamples, ParseError, parseExpositionAsync } from '../src/scrape/exposition.js';
 import { GO_NAN, parseFloatSpan } from '../src/scrape/lexer.js';
 import { parseOpenMetrics } from '../src/scrape/parse-openmetrics.js';
 import { parseText } from '../src/scrape/parse-text.js';
@@ -87,6 +87,26 @@ describe.skipIf(!haveFixtures)('exposition fixtures', () => {
       expect(cold.rows).toEqual(first);
     });
   }
+
+  it('parses in small slices exactly as in one go, cold and warm', async () => {
+    for (const [file, om] of cases) {
+      const body = readFileSync(join(fixtures, file), 'utf8');
+      const one = parse(body, om);
+      const cache = new SeriesCache();
+      const out = new ParsedSamples();
+      for (let round = 0; round < 2; round++) {
+        expect(await parseExpositionAsync(body, om, out, cache, 997)).toBeNull();
+        expect(rows(out, cache)).toEqual(one.rows);
+        expect(out.typeLines).toBe(one.out.typeLines);
+      }
+      const bad = `${body.slice(0, 2000)}\nbroken{ 1\n${body.slice(2000)}`;
+      const e1 = om
+        ? parseOpenMetrics(bad, new ParsedSamples(), new SeriesCache())
+        : parseText(bad, new ParsedSamples(), new SeriesCache());
+      const e2 = await parseExpositionAsync(bad, om, new ParsedSamples(), new SeriesCache(), 333);
+      expect(e2?.message).toBe(e1?.message);
+    }
+  });
 
   it('counts TYPE lines exactly', () => {
     for (const [file, om, , types] of cases) {

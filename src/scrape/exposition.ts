@@ -114,38 +114,117 @@ export function parseExposition(
   cache: SeriesCache,
 ): ParseError | null {
   try {
-    return parseBody(body, om, out, cache);
+    return parseSlice(beginParse(out, cache), body, om, out, cache, Number.POSITIVE_INFINITY);
   } catch (err) {
-    // Defensive: the loop is written not to throw; if it ever does, report instead of crashing the scrape.
-    return new ParseError(0, `internal parser error: ${err instanceof Error ? err.message : String(err)}`);
+    return internalError(err);
   }
 }
 
-function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesCache): ParseError | null {
+/**
+ * Like parseExposition, but a large body is parsed in slices of about `sliceChars` characters with the event
+ * loop free in between, so that one huge target cannot stall other scrapes or the HTTP API.
+ */
+export async function parseExpositionAsync(
+  body: string,
+  om: boolean,
+  out: ParsedSamples,
+  cache: SeriesCache,
+  sliceChars = 1 << 20,
+): Promise<ParseError | null> {
+  const st = beginParse(out, cache);
+  for (;;) {
+    let err: ParseError | null;
+    try {
+      err = parseSlice(st, body, om, out, cache, st.pos + sliceChars);
+    } catch (e) {
+      return internalError(e);
+    }
+    if (err !== null || st.done) return err;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function internalError(err: unknown): ParseError {
+  // Defensive: the loop is written not to throw; if it ever does, report instead of crashing the scrape.
+  return new ParseError(0, `internal parser error: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Where a parse stands between slices. */
+interface ParseState {
+  iter: number;
+  own: (s: string) => string;
+  pos: number;
+  line: number;
+  guess: number;
+  prev: number;
+  sawEof: boolean;
+  gapStart: number;
+  gapLine: number;
+  gapMeta: MetricMetadata[] | null;
+  done: boolean;
+}
+
+function beginParse(out: ParsedSamples, cache: SeriesCache): ParseState {
   out.reset();
-  const iter = ++cache.iter;
-  // Strings cut from the body keep the whole body alive. On the first parse nearly all of the body ends up
-  // in the cache anyway, so keeping that one body costs no more than copies and saves the copying; later
-  // parses copy what they keep so that a changed series does not pin a whole new body.
-  const own = cache.size === 0 ? keepSlice : detach;
+  return {
+    iter: ++cache.iter,
+    // Strings cut from the body keep the whole body alive. On the first parse nearly all of the body ends up
+    // in the cache anyway, so keeping that one body costs no more than copies and saves the copying; later
+    // parses copy what they keep so that a changed series does not pin a whole new body.
+    own: cache.size === 0 ? keepSlice : detach,
+    pos: 0,
+    line: 0,
+    guess: cache.first,
+    prev: -1,
+    sawEof: false,
+    gapStart: 0,
+    gapLine: 0,
+    gapMeta: null,
+    done: false,
+  };
+}
+
+/** Parses lines from st.pos until the body ends or a line starts at or after `stopAt`. */
+function parseSlice(
+  st: ParseState,
+  body: string,
+  om: boolean,
+  out: ParsedSamples,
+  cache: SeriesCache,
+  stopAt: number,
+): ParseError | null {
+  const iter = st.iter;
+  const own = st.own;
   ownStrings = own;
   lastMeta = null;
   lastMetaCache = null;
   const len = body.length;
   const { succ, lastIter, prefix, prefixLines, prefixMeta } = cache;
-  let pos = 0;
-  let line = 0;
-  let guess = cache.first;
-  let prev = -1;
-  let sawEof = false;
-  let n = 0;
+  let pos = st.pos;
+  let line = st.line;
+  let guess = st.guess;
+  let prev = st.prev;
+  let sawEof = st.sawEof;
+  let n = out.count;
   let cap = out.v.length;
   // The gap: from the end of the previous sample line to the current position (comment and blank lines).
-  let gapStart = 0;
-  let gapLine = 0;
-  let gapMeta: MetricMetadata[] | null = null;
+  let gapStart = st.gapStart;
+  let gapLine = st.gapLine;
+  let gapMeta: MetricMetadata[] | null = st.gapMeta;
 
   while (pos < len) {
+    if (pos >= stopAt) {
+      out.count = n;
+      st.pos = pos;
+      st.line = line;
+      st.guess = guess;
+      st.prev = prev;
+      st.sawEof = sawEof;
+      st.gapStart = gapStart;
+      st.gapLine = gapLine;
+      st.gapMeta = gapMeta;
+      return null;
+    }
     let e = -1;
     let i = pos;
     // Fast path: the predicted entry's prefix (the gap's comment lines and its series text) is unchanged.
@@ -304,6 +383,7 @@ function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesC
     out.entry[n] = e;
     out.line[n] = line;
     n++;
+    out.count = n;
     lastIter[e] = iter;
     if (prev >= 0) succ[prev] = e;
     else cache.first = e;
@@ -311,6 +391,7 @@ function parseBody(body: string, om: boolean, out: ParsedSamples, cache: SeriesC
     prev = e;
   }
   out.count = n;
+  st.done = true;
   if (prev >= 0) succ[prev] = -1;
   if (om && !sawEof) return new ParseError(line, 'data does not end with # EOF');
   return null;
