@@ -4,6 +4,7 @@
 //
 //   node dist/bench/run.js ingest [--series 100000] [--rounds 20] [--shards 2] [--request 5000]
 //                                 [--fill 120] [--restart] [--dir /tmp/x]
+//   node dist/bench/run.js ingest --reopen /tmp/x [--shards 2]   (time open() of a kept directory)
 // --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
 // --restart: close the engine and time open() (WAL replay) of what was ingested.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -64,7 +65,27 @@ function mib(b: number): string {
   return `${(b / 1048576).toFixed(1)} MiB`;
 }
 
+/** Times open() of an existing directory: wall time, and CPU time of the whole process (all shards). */
+async function reopen(dir: string, shards: number, expected: number): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const s0 = performance.now();
+  const again = await openStorage(dir, { shards, logger: { warn: console.warn, error: console.error } });
+  const ms = performance.now() - s0;
+  const cpu = process.cpuUsage(cpu0);
+  const replayed = again.replay.reduce((a, r) => a + r.samples, 0);
+  console.log(
+    `  restart: ready in ${ms.toFixed(0)} ms (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
+      `replayed ${replayed} samples of ${expected} (per shard ${again.replay.map((r) => r.ms.toFixed(0)).join(' + ')} ms)`,
+  );
+  await again.close();
+}
+
 export default async function run(args: string[]): Promise<void> {
+  const reopenAt = args.indexOf('--reopen');
+  if (reopenAt >= 0) {
+    await reopen(args[reopenAt + 1], arg(args, 'shards', 2), Number.NaN);
+    return;
+  }
   const nSeries = arg(args, 'series', 100_000);
   const rounds = arg(args, 'rounds', 20);
   const shards = arg(args, 'shards', 2);
@@ -128,15 +149,8 @@ export default async function run(args: string[]): Promise<void> {
 
   await engine.close();
   if (restart) {
-    s0 = performance.now();
-    const again = await openStorage(dir, { shards, logger: { warn: console.warn, error: console.error } });
-    const ms = performance.now() - s0;
-    const replayed = again.replay.reduce((a, r) => a + r.samples, 0);
-    console.log(
-      `  restart: ready in ${ms.toFixed(0)} ms, replayed ${replayed} samples of ${appended} ` +
-        `(per shard ${again.replay.map((r) => r.ms.toFixed(0)).join(' + ')} ms)`,
-    );
-    await again.close();
+    await reopen(dir, shards, appended);
+    await reopen(dir, shards, appended);
   }
   if (dirArg < 0) rmSync(dir, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
  * A shard worker: wires src/tsdb's ShardStorage to the shard protocol (shared/protocol.ts). It owns the
  * shard's head and WAL; every request is answered, a bad one with an error, and the shard keeps working.
  */
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardCounters } from '../src/shared/counters.js';
 import type { Matcher } from '../src/shared/matchers.js';
@@ -69,6 +69,12 @@ function updateHeadFigures(): void {
 }
 
 let batchesSinceFigures = 0;
+new PerformanceObserver((list) => {
+  let us = 0;
+  for (const e of list.getEntries()) us += e.duration * 1000;
+  counters.add(me, 'gcMicros', us);
+}).observe({ entryTypes: ['gc'] });
+
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
 setInterval(() => storage.head.chunks.trimMemory(), 5000).unref();
 

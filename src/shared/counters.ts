@@ -23,6 +23,8 @@ export const COUNTER_FIELDS = [
   'appendLatencySumMicros',
   'replayedSamples',
   'replayMillis',
+  /** Time the shard's thread spent in garbage collection. */
+  'gcMicros',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
