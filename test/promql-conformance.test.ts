@@ -1,7 +1,8 @@
 /**
  * Runs Prometheus 2.42's own PromQL test scripts (../shared/conformance/promql/*.test) against our engine
- * over the in-memory Queryable, with the upstream float tolerance, plus the upstream runner's range-mode
- * cross-check (each instant eval at T also runs as a range query T-1m..T+1m step 1m).
+ * over the in-memory Queryable, with the upstream float tolerance, plus the upstream runner's two extra checks:
+ * the range-mode cross-check (each instant eval at T also runs as a range query T-1m..T+1m step 1m) and the
+ * @-modifier variants (selectors pinned to T with @, evaluated at other times).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { QueryValue } from '../src/promql/api.js';
 import { Engine } from '../src/promql/engine.js';
+import { parseExpr } from '../src/promql/parser.js';
+import { printExpr } from '../src/promql/printer.js';
 import { formatLabels, labelsKey } from '../src/shared/labels.js';
 import { MemoryQueryable } from './support/memory-queryable.js';
 import type { Command, Expected } from './support/promql-script.js';
@@ -76,6 +79,51 @@ function pointAt(v: QueryValue, t: number): QueryValue {
   return { type: 'vector', samples };
 }
 
+/** Functions whose result depends on the evaluation time: upstream makes no @ variants for them. */
+const AT_UNSAFE =
+  /\b(time|timestamp|predict_linear|minute|hour|day_of_week|day_of_month|day_of_year|days_in_month|month|year)\s*\(/;
+
+/**
+ * The upstream runner's @-modifier variants: every selector and subquery without @ pinned to T, the
+ * result checked at -10T, 0, T/5, T, 10T (or -1s, 0, 1s when T is 0), instant and range mode.
+ */
+function atVariants(expr: string, t: number): { expr: string; times: number[] } | null {
+  if (AT_UNSAFE.test(expr)) return null;
+  const pinned = printExpr(parseExpr(expr), { pinAt: t });
+  const times = t === 0 ? [-1000, 0, 1000] : [-10 * t, 0, Math.trunc(t / 5), t, 10 * t];
+  return { expr: pinned, times };
+}
+
+async function check(
+  engine: Engine,
+  expr: string,
+  t: number,
+  mode: 'eval' | 'eval_ordered' | 'eval_fail',
+  expected: Expected,
+): Promise<string | null> {
+  if (mode === 'eval_fail') {
+    try {
+      const v = await engine.instantQuery(expr, t);
+      return `expected an error, got ${describeValue(v)}`;
+    } catch (e) {
+      if ((e as { kind?: string }).kind === 'bad_data')
+        return `parse error instead of an evaluation error: ${e}`;
+      return null;
+    }
+  }
+  const v = await engine.instantQuery(expr, t);
+  const d = compare(expected, v, mode === 'eval_ordered');
+  if (d !== null) return d;
+  const r = await engine.rangeQuery(expr, t - 60_000, t + 60_000, 60_000);
+  if (mode === 'eval_ordered') return null;
+  let p = pointAt(r, t);
+  if (expected.kind === 'scalar' && p.type === 'vector') {
+    p = { type: 'scalar', t, v: p.samples.length > 0 ? p.samples[0].v : Number.NaN };
+  }
+  const rd = compare(expected, p, false);
+  return rd === null ? null : `range mode: ${rd}`;
+}
+
 async function runFile(file: string, cmds: Command[]): Promise<Outcome[]> {
   const store = new MemoryQueryable();
   const engine = new Engine(store, { maxSamples: 10_000, timeoutMs: 100_000 });
@@ -92,26 +140,15 @@ async function runFile(file: string, cmds: Command[]): Promise<Outcome[]> {
     const skipReason = SKIP.get(`${file}:${c.line}`);
     let detail: string | null = null;
     try {
-      if (c.mode === 'eval_fail') {
-        try {
-          const v = await engine.instantQuery(c.expr, c.timeMs);
-          detail = `expected an error, got ${describeValue(v)}`;
-        } catch (e) {
-          if ((e as { kind?: string }).kind === 'bad_data')
-            detail = `parse error instead of an evaluation error: ${e}`;
-        }
-      } else {
-        const v = await engine.instantQuery(c.expr, c.timeMs);
-        detail = compare(c.expected, v, c.mode === 'eval_ordered');
-        if (detail === null) {
-          const r = await engine.rangeQuery(c.expr, c.timeMs - 60_000, c.timeMs + 60_000, 60_000);
-          if (c.mode !== 'eval_ordered') {
-            let p = pointAt(r, c.timeMs);
-            if (c.expected.kind === 'scalar' && p.type === 'vector') {
-              p = { type: 'scalar', t: c.timeMs, v: p.samples.length > 0 ? p.samples[0].v : Number.NaN };
-            }
-            const d = compare(c.expected, p, false);
-            if (d !== null) detail = `range mode: ${d}`;
+      detail = await check(engine, c.expr, c.timeMs, c.mode, c.expected);
+      const variants = detail === null ? atVariants(c.expr, c.timeMs) : null;
+      if (variants !== null) {
+        for (const t of variants.times) {
+          variantRuns++;
+          const d = await check(engine, variants.expr, t, c.mode, c.expected);
+          if (d !== null) {
+            detail = `@ variant ${variants.expr} at ${t} ms: ${d}`;
+            break;
           }
         }
       }
@@ -128,6 +165,8 @@ async function runFile(file: string, cmds: Command[]): Promise<Outcome[]> {
   }
   return out;
 }
+
+let variantRuns = 0;
 
 const files = existsSync(dir)
   ? readdirSync(dir)
@@ -159,7 +198,9 @@ describe('PromQL conformance (Prometheus 2.42 testdata)', () => {
   }
   afterAll(() => {
     const passed = all.filter((r) => r.ok).length;
-    console.log(`promql conformance: ${passed}/${all.length} pass; skip list (${SKIP.size}):`);
+    console.log(
+      `promql conformance: ${passed}/${all.length} pass (each with the range-mode cross-check; ${variantRuns} @-modifier variant runs); skip list (${SKIP.size}):`,
+    );
     for (const [k, reason] of SKIP) console.log(`  skip ${k}: ${reason}`);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError, parseExpr } from '../src/promql/parser.js';
+import { printExpr } from '../src/promql/printer.js';
 
 function err(q: string): string {
   try {
@@ -145,5 +146,29 @@ describe('PromQL parser', () => {
       }
     }
     expect(parsed).toBeGreaterThan(0);
+  });
+
+  it('prints ASTs back to PromQL that parses to the same tree, with optional @ pinning', () => {
+    const qs = [
+      'sum by (job) (rate(x{a=~"b.*", c!="d"}[5m] offset 1m))',
+      'a + on(b) group_left(c) d * -2 ^ 3',
+      'topk(3, x) or ignoring(le) y > bool 1',
+      'max_over_time((rate(x[1m] @ end()))[10m:30s] offset -5m)',
+      'label_replace(up, "a", "$1", "b", "(.*)\\\\d")',
+      'count_values("v", x) unless x @ 100.5',
+      '-x % 1.5e-3',
+      'holt_winters(x[1h30m], 0.1, 0.9)',
+    ];
+    for (const q of qs) {
+      const once = printExpr(parseExpr(q));
+      expect(printExpr(parseExpr(once))).toBe(once);
+    }
+    expect(printExpr(parseExpr('rate(x[5m]) + y'), { pinAt: 3_000_000 })).toBe(
+      '(rate(x[5m] @ 3000.000)) + (y @ 3000.000)',
+    );
+    // Inside a pinned subquery nothing more is pinned.
+    expect(printExpr(parseExpr('max_over_time(x[5m:])'), { pinAt: 60_000 })).toBe(
+      'max_over_time((x)[5m:] @ 60.000)',
+    );
   });
 });
