@@ -52,6 +52,16 @@ export default async function run(args: string[]): Promise<void> {
       parseOpenMetrics(omBody, out, warmOm);
     });
   await bench.run();
+  // CPU time per parse as well: steadier than wall time on a shared machine.
+  const cpuPerParse = (f: () => void, n: number): number => {
+    for (let i = 0; i < 100; i++) f();
+    const u0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) f();
+    const u = process.cpuUsage(u0);
+    return (u.user + u.system) / n;
+  };
+  const coldCpu = cpuPerParse(() => parseText(body, out, new SeriesCache()), 2000);
+  const warmCpu = cpuPerParse(() => parseText(body, out, warm), 10000);
   console.log(
     `scrape-parse: node_exporter fixture, ${samples} samples, ${bytes.length} bytes; openmetrics fixture ${omSamples} samples`,
   );
@@ -68,6 +78,9 @@ export default async function run(args: string[]): Promise<void> {
       `  ${task.name.padEnd(44)} ${(perSec / 1e6).toFixed(2)}M samples/s  (${(mean * 1000).toFixed(1)} us/parse)`,
     );
   }
+  console.log(
+    `  by CPU time: text cold ${(samples / coldCpu).toFixed(2)}M samples/s (${coldCpu.toFixed(1)} us), warm ${(samples / warmCpu).toFixed(2)}M samples/s (${warmCpu.toFixed(1)} us)`,
+  );
 }
 
 if (process.argv[1]?.endsWith('scrape-parse.bench.js')) {

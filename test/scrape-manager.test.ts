@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import type { TargetsProvider } from '../src/http/providers.js';
+import { parseSDFile } from '../src/scrape/file-sd.js';
 import { ScrapeManager } from '../src/scrape/manager.js';
 import { scrapeOffset } from '../src/scrape/target.js';
 import {
@@ -285,6 +286,27 @@ scrape_configs:
       slow.closeAllConnections();
       await new Promise((r) => slow.close(r));
     }
+  });
+
+  it('reads file_sd in YAML and refuses bad SD files clearly', () => {
+    const groups = parseSDFile(
+      "- targets: ['a:1', 'b:2']\n  labels: {x: y}\n- targets: ['c:3']\n",
+      '/sd/t.yml',
+    );
+    expect(groups).toEqual([
+      { targets: ['a:1', 'b:2'], labels: { x: 'y', __meta_filepath: '/sd/t.yml' }, source: '/sd/t.yml:0' },
+      { targets: ['c:3'], labels: { __meta_filepath: '/sd/t.yml' }, source: '/sd/t.yml:1' },
+    ]);
+    expect(parseSDFile('', '/sd/empty.yml')).toEqual([]);
+    expect(() => parseSDFile('{"targets": []}', '/sd/t.json')).toThrow(/expected a list of target groups/);
+    expect(() => parseSDFile('[{"targets": ["a:1"], "labels": {"1x": "y"}}]', '/sd/t.json')).toThrow(
+      /not a valid label name/,
+    );
+    expect(() => parseSDFile('[{"targets": ["http://a:1"]}]', '/sd/t.json')).toThrow(/not a valid hostname/);
+    expect(() => parseSDFile('[{"targets": ["a:1"], "extra": 1}]', '/sd/t.json')).toThrow(
+      /field extra not found/,
+    );
+    expect(() => parseSDFile('[{"targets": [', '/sd/t.json')).toThrow();
   });
 
   it('spreads targets over the interval by their hash, stably', () => {
