@@ -17,7 +17,9 @@ import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { seriesFromHeadExport } from '../src/tsdb/block/series-chunks.js';
 import { type SeriesInput, writeBlock } from '../src/tsdb/block/writer.js';
+import { BlockStore } from '../src/tsdb/compact/block-store.js';
 import { mergeBlocks } from '../src/tsdb/compact/merge.js';
+import { compactionRanges } from '../src/tsdb/compact/planner.js';
 
 const T0 = 1_700_006_400_000; // on a 2h boundary
 const H2 = 7_200_000;
@@ -347,6 +349,34 @@ async function headCut(dir: string, series: number, jitter: number): Promise<voi
   );
 }
 
+/** Bytes per sample once 2h blocks are compacted to 18h (the index is then spread over 9x the samples). */
+async function steadyState(dir: string, targets: number, jitter: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const store = new BlockStore(dir, { ranges: compactionRanges() });
+  await store.open();
+  const S0 = Math.ceil(T0 / 64_800_000) * 64_800_000; // on an 18h boundary, as compaction ranges are aligned
+  for (let i = 0; i < 10; i++) {
+    const inputs: SeriesInput[] = [];
+    for (const target of generate(targets, 100 + i, jitter, S0 + i * H2))
+      for (const s of target) inputs.push(toInput(s));
+    inputs.sort((a, b) => compareLabels(a.labels, b.labels));
+    await store.writeBlock(inputs, { minTime: S0 + i * H2, maxTime: S0 + (i + 1) * H2 });
+  }
+  const c0 = performance.now();
+  await store.compact();
+  const c1 = performance.now();
+  for (const b of store.blocks()) {
+    const size = blockBytes(b.dir);
+    const hours = (b.meta.maxTime - b.meta.minTime) / 3_600_000;
+    console.log(
+      `  ${hours}h block (level ${b.meta.compaction.level}): ${(size.total / b.meta.stats.numSamples).toFixed(4)} bytes/sample ` +
+        `(chunks ${(size.chunks / b.meta.stats.numSamples).toFixed(4)}, index ${(size.index / b.meta.stats.numSamples).toFixed(4)})`,
+    );
+  }
+  console.log(`  (compaction 2h x9 -> 6h x3 -> 18h took ${ms(c0, c1)} ms)`);
+  await store.close();
+}
+
 export default async function run(args: string[]): Promise<void> {
   const series = arg(args, '--series', 100_000);
   const compareSeries = arg(args, '--compare-series', 5_000);
@@ -360,6 +390,12 @@ export default async function run(args: string[]): Promise<void> {
     );
     if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
     else await compareWithPrometheus(join(work, 'cmp'), Math.max(1, Math.round(compareSeries / 100)), jitter);
+
+    console.log(
+      `\n[1b] the same data shape over 20h, compacted as Prometheus would (${compareSeries} series)`,
+    );
+    if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
+    else await steadyState(join(work, 'steady'), Math.max(1, Math.round(compareSeries / 100)), jitter);
 
     console.log(`\n[2] write ${series} series x 2h as one block`);
     mkdirSync(join(work, 'one'), { recursive: true });
