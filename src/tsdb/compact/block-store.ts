@@ -247,8 +247,9 @@ export class BlockStore {
       } catch (err) {
         if (!(err instanceof BlockCorruptionError)) throw err;
         this.open_.delete(b.ulid);
-        b.close();
         this.markCorrupt(b.ulid, err);
+        // Unmapped only once a running compaction, which may hold views of it, is done.
+        void this.serial(async () => b.close());
       }
     }
     return out;
