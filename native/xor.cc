@@ -139,7 +139,10 @@ void xorAppendRaw(XorState& s, uint8_t* chunk, int64_t t, double v) {
   writeHeader(s, chunk);
 }
 
-void xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const double* v, size_t n) {
+void xorAppendBatchMillis(XorState& state, uint8_t* chunk, const double* t, const double* v, size_t n) {
+  // Work on a local copy: the byte stores of the writer may alias `state` as far as the compiler knows,
+  // which would force every field back to memory after each put.
+  XorState s = state;
   BitWriter w(chunk + 2, s.bitLen);
   for (size_t i = 0; i < n; i++) {
     uint64_t vbits;
@@ -147,6 +150,7 @@ void xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const do
     appendOne(s, w, static_cast<int64_t>(t[i]), vbits);
   }
   s.bitLen = w.bitLen();
+  state = s;
   writeHeader(s, chunk);
 }
 
