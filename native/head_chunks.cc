@@ -186,17 +186,22 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
         cut(s, t);
       }
     }
-    const size_t before = s.open.size();
-    // Grow the open chunk in small steps: a doubling vector would waste up to half of every chunk.
-    if (s.open.capacity() < before + kXorAppendSlack) s.open.reserve(before + kXorAppendSlack + 64);
-    xorAppend(s.enc, s.open, t, v);
-    openBytes_ += s.open.size() - before;
+    // The open chunk's vector always has kXorAppendSlack bytes past the chunk for the encoder, so an
+    // append resizes only when the chunk has grown into them; it grows in small steps (a doubling
+    // vector would waste up to half of every chunk).
+    const size_t before = xorChunkLength(s.enc);
+    if (s.open.size() < before + kXorAppendSlack) {
+      if (s.open.capacity() < before + kXorAppendSlack) s.open.reserve(before + kXorAppendSlack + 64);
+      s.open.resize(before + kXorAppendSlack);
+    }
+    xorAppendRaw(s.enc, s.open.data(), t, v);
+    openBytes_ += xorChunkLength(s.enc) - before;
     s.maxt = t;
   }
 
   void cut(Series& s, int64_t t) {
     xorInit(s.enc, s.open);
-    openBytes_ += s.open.size();
+    openBytes_ += xorChunkLength(s.enc);
     openChunks_++;
     s.openMint = t;
     s.nextAt = rangeForTimestamp(t, chunkRange_);
@@ -204,7 +209,7 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
 
   // Moves the open chunk to the closed list as an exact-size buffer.
   void close(Series& s) {
-    const uint32_t len = static_cast<uint32_t>(s.open.size());
+    const uint32_t len = static_cast<uint32_t>(xorChunkLength(s.enc));
     ClosedChunk c{s.openMint, s.enc.t, std::make_unique<uint8_t[]>(len), len};
     std::memcpy(c.data.get(), s.open.data(), len);
     s.closed.push_back(std::move(c));
@@ -267,7 +272,7 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
           xorDecode(c.data.get(), c.len, sink);
         }
         if (!s.open.empty() && s.maxt >= mint && s.openMint <= maxt)
-          xorDecode(s.open.data(), s.open.size(), sink);
+          xorDecode(s.open.data(), xorChunkLength(s.enc), sink);
       }
       counts[i] = static_cast<uint32_t>(outT.size() - before);
     }
@@ -346,8 +351,9 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
         total += c.len;
       }
       if (includeOpen && !s.open.empty() && s.maxt >= mint && s.openMint <= maxt) {
-        items.push_back({static_cast<uint32_t>(i), s.openMint, s.maxt, s.open.data(), s.open.size()});
-        total += s.open.size();
+        const size_t len = xorChunkLength(s.enc);
+        items.push_back({static_cast<uint32_t>(i), s.openMint, s.maxt, s.open.data(), len});
+        total += len;
       }
     }
     if (total > 0xffffffffu)
