@@ -63,6 +63,36 @@ describe.skipIf(!haveFixture)('writing expected.json as a block', () => {
     expect(ours.subarray(0, 5)).toEqual(Buffer.from([0xba, 0xaa, 0xd7, 0x00, 0x02]));
   });
 
+  it('splits chunks over several segment files and reads them back', async () => {
+    const dir = join(work, 'segments');
+    const meta = await writeBlock(dir, toInput(exp.series), {
+      minTime: exp.minTime,
+      maxTime: exp.maxTime + 1,
+      segmentSize: 2048,
+    });
+    const segs = readdirSync(join(dir, meta.ulid, 'chunks'));
+    expect(segs.length).toBeGreaterThan(4);
+    expect(segs[0]).toBe('000001');
+    const b = BlockReader.open(join(dir, meta.ulid));
+    try {
+      const all = b.select([], -Infinity, Infinity);
+      expect(all.map((s) => s.labels)).toEqual(exp.series.map((s) => s.labels));
+      for (let i = 0; i < all.length; i++) {
+        expect(Array.from(all[i].t)).toEqual(Array.from(exp.series[i].t));
+        expect(bitsOf(all[i].v)).toEqual(bitsOf(exp.series[i].v));
+      }
+    } finally {
+      b.close();
+    }
+    if (havePromtool) {
+      const db = join(work, 'segments-copy');
+      cpSync(dir, db, { recursive: true });
+      mkdirSync(join(db, 'wal'));
+      const dump = execFileSync('promtool', ['tsdb', 'dump', db], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(dump).toBe(readFileSync(join(FIXTURE_DIR, 'promtool-dump.txt'), 'utf8'));
+    }
+  });
+
   it.skipIf(!havePromtool)('promtool tsdb list, analyze and dump read it back to the same samples', () => {
     const db = join(work, 'promtool-copy');
     mkdirSync(join(db, 'wal'), { recursive: true });
