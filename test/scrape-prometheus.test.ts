@@ -29,11 +29,16 @@ if (!haveFixtures) console.log(`skipping the Prometheus comparison: ${fixtures} 
 
 class SeriesSet implements Appendable {
   readonly keys = new Set<string>();
+  /** The last value of each series (by its canonical JSON). */
+  readonly last = new Map<string, number>();
   async append(req: AppendRequest): Promise<AppendOutcome> {
-    for (const l of req.series) {
+    for (let i = 0; i < req.series.length; i++) {
+      const l = req.series[i];
       const o: Record<string, string> = {};
       for (let j = 0; j < l.length; j += 2) o[l[j]] = l[j + 1];
-      this.keys.add(JSON.stringify(o));
+      const k = JSON.stringify(o);
+      this.keys.add(k);
+      this.last.set(k, req.v[req.sampleStart[i]]);
     }
     const out = emptyOutcome();
     out.appended = req.t.length;
@@ -133,6 +138,14 @@ scrape_configs:
   - job_name: push_not_honored
     metrics_path: /push
     static_configs: [{targets: ['${t}']}]
+  - job_name: limited
+    metrics_path: /node
+    sample_limit: 100
+    metric_relabel_configs: [{source_labels: [__name__], regex: 'go_.*', action: drop}]
+    static_configs: [{targets: ['${t}']}]
+  - job_name: broken
+    metrics_path: /missing
+    static_configs: [{targets: ['${t}']}]
 `;
     promPort = await freePort();
     dataDir = mkdtempSync(join(tmpdir(), 'promshard-prom-'));
@@ -218,8 +231,14 @@ scrape_configs:
       expect(extra).toEqual([]);
       expect(ourSeries.size).toBeGreaterThan(900);
 
-      // The same up and sample counts.
-      for (const q of ['up', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling']) {
+      // The same up and sample counts, target by target (a sample limit and a 404 included).
+      let compared = 0;
+      for (const q of [
+        'up',
+        'scrape_samples_scraped',
+        'scrape_samples_post_metric_relabeling',
+        'scrape_series_added',
+      ]) {
         const res = await promGet(`/api/v1/query?query=${q}`);
         for (const s of res.data.result as { metric: Record<string, string>; value: [number, string] }[]) {
           const loop = m
@@ -227,8 +246,15 @@ scrape_configs:
             .find((l) => canon(Object.fromEntries(pairs(l.target.labels))) === canon(withoutName(s.metric)));
           expect(loop, `a loop for ${JSON.stringify(s.metric)}`).toBeDefined();
           if (q === 'up') expect(loop!.health === 'up' ? '1' : '0').toBe(s.value[1]);
+          const ours = app.last.get(JSON.stringify(JSON.parse(canon(s.metric))));
+          // scrape_series_added is 0 on both sides once the first scrape is past.
+          expect(`${q} ${ours}`).toBe(`${q} ${s.value[1]}`);
+          compared++;
         }
       }
+      expect(compared).toBe(4 * 8);
+      const limited = m.loops().find((l) => l.target.labels.includes('limited'))!;
+      expect(limited.lastError).toBe('sample limit exceeded');
     } finally {
       await m.stop();
     }

@@ -466,7 +466,8 @@ export class ScrapeLoop {
       this.inherited = [];
     }
     const duration = (performance.now() - t0) / 1000;
-    const reportValues = [err === null ? 1 : 0, duration, total, err === null ? added : 0, seriesAdded];
+    // As Prometheus, post-relabelling counts every sample that passed relabelling, even when a limit failed the scrape.
+    const reportValues = [err === null ? 1 : 0, duration, total, added, seriesAdded];
     for (let i = 0; i < REPORT_NAMES.length; i++) {
       series[n] = this.reportLabels[i];
       t[n] = appendTime;
