@@ -2,6 +2,7 @@
 // and the PromQL engine: remote write in, queries out, SIGHUP reload, SIGTERM, restart with the data kept.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +106,21 @@ describe.skipIf(!built)('the server run by the CLI', () => {
   it('ingests remote writes, answers PromQL, reloads on SIGHUP, stops on SIGTERM and keeps the data', async () => {
     const data = path.join(tmp, 'data');
     const cfg = path.join(tmp, 'prometheus.yml');
-    writeFileSync(cfg, 'global:\n  scrape_interval: 15s\n  external_labels:\n    site: a\n');
+    // A remote_write destination that counts what it receives.
+    let received = 0;
+    const rx = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const raw = snappy.uncompressSync(Buffer.concat(chunks), { asBuffer: true }) as Buffer;
+        received += raw.toString('latin1').split('cli_test_total').length - 1;
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+    const rxUrl = `http://127.0.0.1:${(rx.address() as { port: number }).port}/push`;
+    const rwCfg = `remote_write:\n  - url: ${rxUrl}\n    queue_config:\n      batch_send_deadline: 100ms\n`;
+    writeFileSync(cfg, `global:\n  scrape_interval: 15s\n  external_labels:\n    site: a\n${rwCfg}`);
     const args = [
       `--config.file=${cfg}`,
       `--storage.tsdb.path=${data}`,
@@ -140,7 +155,9 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     expect((await query('count(cli_test_total)')).data.result[0].value[1]).toBe('40');
 
     // SIGHUP reloads the config file.
-    writeFileSync(cfg, 'global:\n  scrape_interval: 15s\n  external_labels:\n    site: b\n');
+    // Each series went out once per request with its 10 samples: 40 label sets seen by the receiver.
+    await waitFor(async () => received >= 40 || undefined, 10_000, 'the remote_write destination to receive');
+    writeFileSync(cfg, `global:\n  scrape_interval: 15s\n  external_labels:\n    site: b\n${rwCfg}`);
     proc!.kill('SIGHUP');
     await waitFor(
       async () => {
@@ -173,5 +190,6 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     const exited = new Promise<number | null>((r) => proc!.once('exit', (code) => r(code)));
     expect((await fetch(`${base}/-/quit`, { method: 'POST' })).status).toBe(200);
     expect(await exited).toBe(0);
+    rx.close();
   });
 });

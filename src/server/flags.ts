@@ -127,6 +127,12 @@ export const FLAG_DEFS: readonly FlagDef[] = [
     help: 'Maximum overall number of samples to return via the remote read interface, in a single query.',
   },
   {
+    name: 'storage.remote.flush-deadline',
+    kind: 'duration',
+    dflt: '1m',
+    help: 'How long to wait flushing sample on shutdown or config reload.',
+  },
+  {
     name: 'query.lookback-delta',
     kind: 'duration',
     dflt: '5m',
@@ -191,6 +197,7 @@ export interface ServerFlags {
   readonly shards: number;
   readonly futureGraceMs: number;
   readonly remoteReadSampleLimit: number;
+  readonly remoteFlushDeadlineMs: number;
   readonly lookbackDeltaMs: number;
   readonly queryTimeoutMs: number;
   readonly queryMaxSamples: number;
@@ -389,6 +396,7 @@ function resolve(set: Map<string, string>): ServerFlags {
     shards,
     futureGraceMs: dur('storage.tsdb.future-grace'),
     remoteReadSampleLimit: int('storage.remote.read-sample-limit'),
+    remoteFlushDeadlineMs: dur('storage.remote.flush-deadline'),
     lookbackDeltaMs: dur('query.lookback-delta'),
     queryTimeoutMs: dur('query.timeout'),
     queryMaxSamples: int('query.max-samples'),

@@ -11,6 +11,7 @@ import { formatPromDuration } from '../http/params.js';
 import type { BuildInfo, RuntimeInfo } from '../http/providers.js';
 import { Engine } from '../promql/engine.js';
 import { remoteReadRoutes } from '../remote/read-handler.js';
+import { destinationFromConfig, RemoteWriteQueue, TeeAppendable } from '../remote/sender.js';
 import { remoteWriteRoutes } from '../remote/write-handler.js';
 import { labelsFromObject } from '../shared/labels.js';
 import { packageRoot } from '../shared/package-root.js';
@@ -84,6 +85,18 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   });
   const registry = createRegistry(() => storage);
   const externalLabels = () => labelsFromObject(config.global.externalLabels);
+  // Everything appended (remote write now, scraping when wired) is also queued for remote_write destinations.
+  const tee = new TeeAppendable(storage);
+  const startSenders = () => {
+    const old = tee.queues;
+    tee.queues = config.remoteWrite.map(
+      (rw, i) => new RemoteWriteQueue(destinationFromConfig(rw, i), externalLabels, registry),
+    );
+    for (const q of tee.queues)
+      log.info('Starting remote_write queue', { remote_name: q.dest.name, url: q.dest.url });
+    return Promise.all(old.map((q) => q.close(flags.remoteFlushDeadlineMs)));
+  };
+  void startSenders();
   const retention = flags.retentionTimeMs > 0 ? formatPromDuration(flags.retentionTimeMs) : '';
   const sizeRetention = flags.raw['storage.tsdb.retention.size'];
   const storageRetention =
@@ -115,6 +128,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
     try {
       const next = loadConfig(flags, log);
       config = next;
+      void startSenders();
       reloadOk = true;
       lastConfigTime = new Date();
       log.info('Completed loading of configuration file', { file: config.file ?? '(built-in)' });
@@ -128,7 +142,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   const app = buildApp({
     queryable: storage,
     engine,
-    appendable: storage,
+    appendable: tee,
     flags: flags.raw,
     configYaml: () => config.source,
     enableAdminApi: flags.enableAdminApi,
@@ -176,11 +190,6 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
       jobs: config.scrapeConfigs.length,
     });
   }
-  if (config.remoteWrite.length > 0) {
-    log.warn('The remote_write sender is not wired yet: remote_write destinations are not sent to', {
-      destinations: config.remoteWrite.length,
-    });
-  }
 
   function close(code = 0): Promise<void> {
     if (closing === null) {
@@ -191,6 +200,8 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
         } catch (e) {
           log.error('Error stopping the web server', { err: e });
         }
+        log.info('Flushing remote_write queues...');
+        await Promise.all(tee.queues.map((q) => q.close(flags.remoteFlushDeadlineMs)));
         log.info('Stopping storage (draining appends, closing WAL)...');
         try {
           await storage.close();

@@ -30,7 +30,8 @@ export interface PromProc {
   readonly dir: string;
   readonly proc: ChildProcess;
   log(): string;
-  stop(): Promise<void>;
+  /** SIGTERM; removes the directory unless keepDir. */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export async function waitFor<T>(
@@ -58,12 +59,13 @@ export async function startPrometheus(
   configYaml: string | ((port: number) => string),
   extraArgs: string[] = [],
   setup?: (dataDir: string) => void,
+  reuse?: { dir: string; port: number },
 ): Promise<PromProc> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'promshard-prom-'));
+  const dir = reuse?.dir ?? mkdtempSync(path.join(os.tmpdir(), 'promshard-prom-'));
   const cfg = path.join(dir, 'prometheus.yml');
   const data = path.join(dir, 'data');
   setup?.(data);
-  const port = await freePort();
+  const port = reuse?.port ?? (await freePort());
   writeFileSync(cfg, typeof configYaml === 'string' ? configYaml : configYaml(port));
   let out = '';
   const proc = spawn(
@@ -89,14 +91,14 @@ export async function startPrometheus(
     dir,
     proc,
     log: () => out,
-    stop: async () => {
+    stop: async (keepDir = false) => {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         if (proc.exitCode === null) proc.kill('SIGKILL');
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
   try {

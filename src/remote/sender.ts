@@ -1,0 +1,422 @@
+// The remote_write sender: hands what promshard ingests to another system (Prometheus, Mimir, Thanos
+// Receive, Cortex, VictoriaMetrics) as remote-write 1.0. Per destination, samples are spread over shards by
+// series hash so each series stays in order (one request in flight per shard); a shard sends when it holds
+// max_samples_per_send samples or batch_send_deadline passed. 5xx, 429 and network errors are retried with
+// exponential backoff (min_backoff .. max_backoff) without giving up; other 4xx answers drop the batch and
+// count it. Samples are fed from appends (see TeeAppendable), not read back from the WAL yet, so what is
+// queued in memory when promshard stops is not sent after a restart.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import snappy from 'snappy';
+import { Pool } from 'undici';
+import { type CompiledRelabel, compileRelabelConfigs, relabel } from '../config/relabel.js';
+import type { RemoteWriteConfig } from '../config/types.js';
+import { parsePromDuration } from '../http/params.js';
+import type { Appendable, AppendOutcome, AppendRequest } from '../shared/ingest.js';
+import { compareStrings, type Label, type Labels, labelsKey } from '../shared/labels.js';
+import { encodeWriteRequest, type WriteSeries } from './write-encode.js';
+
+export interface QueueOptions {
+  /** Samples buffered per shard before new ones are dropped (counted). Prometheus: capacity 2500, but it
+   * reads from the WAL; we hold more in memory so an outage of minutes loses nothing. */
+  capacity: number;
+  shards: number;
+  maxSamplesPerSend: number;
+  batchSendDeadlineMs: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  retryOn429: boolean;
+}
+
+export const DEFAULT_QUEUE: QueueOptions = {
+  capacity: 500_000,
+  shards: 4,
+  maxSamplesPerSend: 2000,
+  batchSendDeadlineMs: 5000,
+  minBackoffMs: 30,
+  maxBackoffMs: 5000,
+  retryOn429: true,
+};
+
+export interface Destination {
+  readonly url: string;
+  readonly name: string;
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+  readonly relabel: readonly CompiledRelabel[];
+  readonly queue: QueueOptions;
+}
+
+function durationOf(v: unknown, dflt: number): number {
+  if (typeof v !== 'string') return dflt;
+  try {
+    return parsePromDuration(v);
+  } catch {
+    return dflt;
+  }
+}
+
+/** Builds a destination from a parsed `remote_write` entry (url, auth, headers, queue_config, relabeling). */
+export function destinationFromConfig(c: RemoteWriteConfig, index: number): Destination {
+  const headers: Record<string, string> = { ...c.headers };
+  if (c.basicAuth) {
+    const pw = c.basicAuth.password ?? '';
+    headers.authorization = `Basic ${Buffer.from(`${c.basicAuth.username}:${pw}`).toString('base64')}`;
+  } else if (c.authorization?.credentials) {
+    headers.authorization = `${c.authorization.type} ${c.authorization.credentials}`;
+  }
+  const q = (c.raw.queue_config ?? {}) as Record<string, unknown>;
+  const num = (k: string, d: number) =>
+    typeof q[k] === 'number' && (q[k] as number) > 0 ? (q[k] as number) : d;
+  return {
+    url: c.url,
+    name: c.name ?? `${index}`,
+    headers,
+    timeoutMs: c.remoteTimeout,
+    relabel: compileRelabelConfigs(c.writeRelabelConfigs),
+    queue: {
+      capacity: Math.max(num('capacity', DEFAULT_QUEUE.capacity), DEFAULT_QUEUE.capacity),
+      shards: Math.min(num('max_shards', DEFAULT_QUEUE.shards), 64),
+      maxSamplesPerSend: num('max_samples_per_send', DEFAULT_QUEUE.maxSamplesPerSend),
+      batchSendDeadlineMs: durationOf(q.batch_send_deadline, DEFAULT_QUEUE.batchSendDeadlineMs),
+      minBackoffMs: durationOf(q.min_backoff, DEFAULT_QUEUE.minBackoffMs),
+      maxBackoffMs: durationOf(q.max_backoff, DEFAULT_QUEUE.maxBackoffMs),
+      retryOn429: q.retry_on_http_429 !== false,
+    },
+  };
+}
+
+interface Metrics {
+  sent: Counter<'remote_name' | 'url'>;
+  failed: Counter<'remote_name' | 'url'>;
+  retried: Counter<'remote_name' | 'url'>;
+  dropped: Counter<'remote_name' | 'url'>;
+  pending: Gauge<'remote_name' | 'url'>;
+}
+
+function metrics(registry?: Registry): Metrics | undefined {
+  if (!registry) return undefined;
+  const mk = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make();
+  const labelNames = ['remote_name', 'url'] as const;
+  return {
+    sent: mk(
+      'prometheus_remote_storage_samples_total',
+      () =>
+        new Counter({
+          name: 'prometheus_remote_storage_samples_total',
+          help: 'Total number of samples sent to remote storage.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    failed: mk(
+      'prometheus_remote_storage_samples_failed_total',
+      () =>
+        new Counter({
+          name: 'prometheus_remote_storage_samples_failed_total',
+          help: 'Total number of samples which failed on send to remote storage, non-recoverable errors.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    retried: mk(
+      'prometheus_remote_storage_samples_retried_total',
+      () =>
+        new Counter({
+          name: 'prometheus_remote_storage_samples_retried_total',
+          help: 'Total number of samples which failed on send to remote storage but were retried because the send error was recoverable.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    dropped: mk(
+      'prometheus_remote_storage_samples_dropped_total',
+      () =>
+        new Counter({
+          name: 'prometheus_remote_storage_samples_dropped_total',
+          help: 'Total number of samples dropped because the queue was full (promshard) or by relabeling.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    pending: mk(
+      'prometheus_remote_storage_samples_pending',
+      () =>
+        new Gauge({
+          name: 'prometheus_remote_storage_samples_pending',
+          help: 'The number of samples pending in the queues shards to be sent to the remote storage.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** One shard's queue: columns of (labels, t, v) in arrival order, consumed from `head`. */
+class ShardQueue {
+  private labels: Labels[] = [];
+  private t: number[] = [];
+  private v = new Float64Array(1024);
+  private head = 0;
+  private tail = 0;
+  oldest = 0;
+
+  get n(): number {
+    return this.tail - this.head;
+  }
+
+  push(labels: Labels, t: number, vs: Float64Array, i: number): void {
+    if (this.n === 0) this.oldest = Date.now();
+    if (this.tail >= this.v.length) this.compact(true);
+    this.labels[this.tail] = labels;
+    this.t[this.tail] = t;
+    // Typed-array copy keeps stale-marker NaN bits.
+    this.v.set(vs.subarray(i, i + 1), this.tail);
+    this.tail++;
+  }
+
+  /** Moves the live part to the front, growing the value column when it is more than half full. */
+  private compact(grow: boolean): void {
+    const n = this.n;
+    const nv = grow && n * 2 > this.v.length ? new Float64Array(this.v.length * 2) : this.v;
+    if (nv === this.v) this.v.copyWithin(0, this.head, this.tail);
+    else nv.set(this.v.subarray(this.head, this.tail));
+    this.v = nv;
+    this.labels = this.labels.slice(this.head, this.tail);
+    this.t = this.t.slice(this.head, this.tail);
+    this.head = 0;
+    this.tail = n;
+  }
+
+  /** Takes up to max samples from the front, grouped per series in order. */
+  take(max: number): { series: WriteSeries[]; count: number } {
+    const end = this.head + Math.min(max, this.n);
+    const groups = new Map<Labels, number[]>();
+    for (let i = this.head; i < end; i++) {
+      let g = groups.get(this.labels[i]);
+      if (g === undefined) {
+        g = [];
+        groups.set(this.labels[i], g);
+      }
+      g.push(i);
+    }
+    const series: WriteSeries[] = [];
+    for (const [labels, idx] of groups) {
+      const v = new Float64Array(idx.length);
+      const t = new Float64Array(idx.length);
+      idx.forEach((src, j) => {
+        v.set(this.v.subarray(src, src + 1), j);
+        t[j] = this.t[src];
+      });
+      series.push({ labels, t, v });
+    }
+    const count = end - this.head;
+    for (let i = this.head; i < end; i++) this.labels[i] = EMPTY;
+    this.head = end;
+    if (this.head === this.tail) {
+      this.head = 0;
+      this.tail = 0;
+      this.labels.length = 0;
+      this.t.length = 0;
+    } else {
+      this.oldest = Date.now();
+      if (this.head > 4096 && this.head * 2 > this.tail) this.compact(false);
+    }
+    return { series, count };
+  }
+}
+
+const EMPTY: Labels = [];
+
+export type Sleep = (ms: number) => Promise<void>;
+
+/** Sends to one destination. */
+export class RemoteWriteQueue {
+  private readonly shards: ShardQueue[];
+  private readonly busy: boolean[];
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly timer: NodeJS.Timeout;
+  private readonly lastSent = new Map<string, number>();
+  private readonly m: Metrics | undefined;
+  private readonly ml: { remote_name: string; url: string };
+  private stopping = false;
+  /** Samples delivered (2xx), failed (dropped on a non-retryable answer), dropped (queue full). */
+  readonly stats = { sent: 0, failed: 0, retried: 0, dropped: 0 };
+
+  constructor(
+    readonly dest: Destination,
+    private readonly externalLabels: () => Labels,
+    registry?: Registry,
+    private readonly sleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.shards = Array.from({ length: dest.queue.shards }, () => new ShardQueue());
+    this.busy = this.shards.map(() => false);
+    const u = new URL(dest.url);
+    this.path = u.pathname + u.search;
+    this.pool = new Pool(u.origin, { connections: dest.queue.shards });
+    this.m = metrics(registry);
+    this.ml = { remote_name: dest.name, url: dest.url };
+    this.timer = setInterval(
+      () => this.flushDue(),
+      Math.max(10, Math.min(1000, dest.queue.batchSendDeadlineMs / 4)),
+    );
+    this.timer.unref();
+  }
+
+  get pending(): number {
+    let n = 0;
+    for (const s of this.shards) n += s.n;
+    return n;
+  }
+
+  /** Queues the samples of an append (after relabeling and external labels). */
+  enqueue(req: AppendRequest): void {
+    const ext = this.externalLabels();
+    for (let i = 0; i < req.series.length; i++) {
+      const from = req.sampleStart[i];
+      const to = req.sampleStart[i + 1];
+      if (to === from) continue;
+      const labels = this.seriesLabels(req.series[i], ext);
+      if (labels === null) continue;
+      const key = labelsKey(labels);
+      // Samples the storage refused (older or equal) would make the receiver refuse the whole batch.
+      let last = this.lastSent.get(key) ?? Number.NEGATIVE_INFINITY;
+      let h = 0;
+      for (let c = 0; c < key.length; c++) h = Math.imul(h ^ key.charCodeAt(c), 16777619);
+      const shard = this.shards[(h >>> 0) % this.shards.length];
+      for (let k = from; k < to; k++) {
+        const t = req.t[k];
+        if (t <= last) continue;
+        if (shard.n >= this.dest.queue.capacity) {
+          this.stats.dropped++;
+          this.m?.dropped.inc(this.ml);
+          continue;
+        }
+        shard.push(labels, t, req.v, k);
+        last = t;
+      }
+      this.lastSent.set(key, last);
+    }
+    for (let s = 0; s < this.shards.length; s++) {
+      if (this.shards[s].n >= this.dest.queue.maxSamplesPerSend) void this.drain(s);
+    }
+    this.m?.pending.set(this.ml, this.pending);
+  }
+
+  private seriesLabels(flat: readonly string[], ext: Labels): Labels | null {
+    const map = new Map<string, string>();
+    for (const e of ext) map.set(e.name, e.value);
+    for (let j = 0; j < flat.length; j += 2) if (flat[j + 1] !== '') map.set(flat[j], flat[j + 1]);
+    if (this.dest.relabel.length > 0 && !relabel(map, this.dest.relabel)) return null;
+    const out: Label[] = [];
+    for (const [name, value] of map) if (value !== '') out.push({ name, value });
+    out.sort((a, b) => compareStrings(a.name, b.name));
+    return out.length > 0 ? out : null;
+  }
+
+  private flushDue(): void {
+    const now = Date.now();
+    for (let s = 0; s < this.shards.length; s++) {
+      const q = this.shards[s];
+      if (q.n > 0 && now - q.oldest >= this.dest.queue.batchSendDeadlineMs) void this.drain(s);
+    }
+  }
+
+  /** Sends everything queued in a shard, one request at a time, retrying recoverable failures. */
+  private async drain(s: number): Promise<void> {
+    if (this.busy[s]) return;
+    this.busy[s] = true;
+    try {
+      const q = this.shards[s];
+      while (q.n > 0 && !this.stopping) {
+        const batch = q.take(this.dest.queue.maxSamplesPerSend);
+        const body = snappy.compressSync(Buffer.from(encodeWriteRequest(batch.series)));
+        await this.send(body, batch.count);
+        this.m?.pending.set(this.ml, this.pending);
+        if (
+          q.n < this.dest.queue.maxSamplesPerSend &&
+          Date.now() - q.oldest < this.dest.queue.batchSendDeadlineMs
+        )
+          break;
+      }
+    } finally {
+      this.busy[s] = false;
+    }
+  }
+
+  private async send(body: Buffer, count: number): Promise<void> {
+    let backoff = this.dest.queue.minBackoffMs;
+    for (;;) {
+      let status = 0;
+      let text = '';
+      try {
+        const res = await this.pool.request({
+          path: this.path,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-protobuf',
+            'content-encoding': 'snappy',
+            'user-agent': 'promshard',
+            'x-prometheus-remote-write-version': '0.1.0',
+            ...this.dest.headers,
+          },
+          body,
+          headersTimeout: this.dest.timeoutMs,
+          bodyTimeout: this.dest.timeoutMs,
+        });
+        status = res.statusCode;
+        text = (await res.body.text()).slice(0, 512);
+      } catch (e) {
+        text = (e as Error).message;
+      }
+      if (status >= 200 && status < 300) {
+        this.stats.sent += count;
+        this.m?.sent.inc(this.ml, count);
+        return;
+      }
+      const retry = status === 0 || status >= 500 || (status === 429 && this.dest.queue.retryOn429);
+      if (!retry) {
+        this.stats.failed += count;
+        this.m?.failed.inc(this.ml, count);
+        this.lastError = `${status} ${text.trim()}`;
+        return;
+      }
+      if (this.stopping) return;
+      this.stats.retried += count;
+      this.m?.retried.inc(this.ml, count);
+      this.lastError = status === 0 ? text : `${status} ${text.trim()}`;
+      await this.sleep(backoff);
+      backoff = Math.min(backoff * 2, this.dest.queue.maxBackoffMs);
+    }
+  }
+
+  lastError = '';
+
+  /** Sends what is queued (waiting up to deadlineMs), then stops. */
+  async close(deadlineMs = 60_000): Promise<void> {
+    clearInterval(this.timer);
+    const until = Date.now() + deadlineMs;
+    while (this.pending > 0 && Date.now() < until) {
+      for (let s = 0; s < this.shards.length; s++) if (this.shards[s].n > 0) void this.drain(s);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.stopping = true;
+    await this.pool.close().catch(() => {});
+  }
+}
+
+/**
+ * Appends to the storage, then queues the request for every remote_write destination. Samples the
+ * storage refused are mostly filtered out by each queue's per-series last-sent time.
+ */
+export class TeeAppendable implements Appendable {
+  queues: RemoteWriteQueue[] = [];
+  constructor(private readonly inner: Appendable) {}
+
+  async append(req: AppendRequest): Promise<AppendOutcome> {
+    const out = await this.inner.append(req);
+    if (out.appended > 0) for (const q of this.queues) q.enqueue(req);
+    return out;
+  }
+}
