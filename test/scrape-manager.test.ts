@@ -220,6 +220,41 @@ ${rule}
     }
   });
 
+  it('hands file-discovered targets over on reload without scraping them twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promshard-sdreload-'));
+    writeFileSync(
+      join(dir, 't.json'),
+      JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { __metrics_path__: '/t/sdr' } }]),
+    );
+    const cfg = (extra: string) =>
+      parseConfig(`
+scrape_configs:
+  - job_name: sdr
+    scrape_interval: 300ms
+    scrape_timeout: 300ms
+    file_sd_configs: [{files: ['${dir}/*.json']}]
+${extra}`);
+    const app = new MemoryAppendable();
+    const m = new ScrapeManager(app);
+    await m.applyConfig(cfg(''));
+    try {
+      await until(() => (app.find('__name__="up"', 'job="sdr"')[0]?.t.length ?? 0) >= 2);
+      await m.applyConfig(cfg('    honor_labels: true\n'));
+      expect(m.loops()).toHaveLength(1);
+      const up = app.find('__name__="up"', 'job="sdr"')[0];
+      const before = up.t.length;
+      await sleep(1500);
+      // One loop per target: about five scrapes in 1.5 s, not ten.
+      expect(up.t.length - before).toBeLessThanOrEqual(7);
+      expect(up.t.length - before).toBeGreaterThanOrEqual(3);
+      expect(m.loops()).toHaveLength(1);
+      // The target was handed over, not stopped: none of its series got a stale marker.
+      for (const ser of app.find('job="sdr"')) expect(ser.v.some((v) => isStaleNaN(v[0]))).toBe(false);
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('fails every target of a job over target_limit', async () => {
     const app = new MemoryAppendable();
     const m = new ScrapeManager(app);

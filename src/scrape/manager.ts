@@ -99,6 +99,8 @@ class ScrapePool {
   private readonly dispatcher: Dispatcher;
   private readonly agent: Agent;
   private stopped = false;
+  /** Set when the pool takes over (apply); before that, discovery updates must not start loops. */
+  private active = false;
 
   constructor(
     readonly sc: CompiledScrapeConfig,
@@ -184,7 +186,7 @@ class ScrapePool {
    * pool this one replaces, by URL and public labels.
    */
   sync(previous?: ScrapePool, keepCache = false): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.active) return;
     const { active, dropped, errors } = targetsFromGroups(this.sc, this.groups());
     this.dropped = dropped;
     this.errors = errors;
@@ -225,6 +227,12 @@ class ScrapePool {
         ? `target_limit exceeded (number of targets: ${this.loops.size}, limit: ${limit})`
         : null;
     }
+  }
+
+  /** Starts the pool's loops, taking over the loops of `previous` (the pool of the same job it replaces). */
+  activate(previous?: ScrapePool, keepCache = false): void {
+    this.active = true;
+    this.sync(previous, keepCache);
   }
 
   /** Stops everything; with staleness, every target's series get stale markers (resolves when written). */
@@ -306,7 +314,7 @@ export class ScrapeManager {
     for (const pool of created) {
       const old = this.pools.get(pool.name);
       const keepCache = old !== undefined && cacheKey(old.sc.cfg) === cacheKey(pool.sc.cfg);
-      pool.sync(old, keepCache);
+      pool.activate(old, keepCache);
       if (old) retiring.push(old.retire());
     }
     for (const [name, pool] of this.pools) if (!next.has(name)) retiring.push(pool.stop(true));
