@@ -21,6 +21,7 @@ import {
   type CompiledScrapeConfig,
   compileScrapeConfig,
   type DroppedTarget,
+  fnv64a,
   pairsToObject,
   type Target,
   type TargetError,
@@ -266,10 +267,14 @@ export class ScrapeManager {
   private config: Config | null = null;
   private applying: Promise<void> = Promise.resolve();
 
+  private readonly opts: ManagerOptions;
+
   constructor(
     private readonly appendable: Appendable,
-    private readonly opts: ManagerOptions = {},
-  ) {}
+    opts: ManagerOptions = {},
+  ) {
+    this.opts = { ...opts };
+  }
 
   get currentConfig(): Config | null {
     return this.config;
@@ -289,6 +294,11 @@ export class ScrapeManager {
   }
 
   private async apply(cfg: Config): Promise<void> {
+    // As Prometheus: the host name and external labels seed the targets' phases, so that two servers with
+    // different external labels scraping the same targets do not hit them at the same instant.
+    if (this.opts.jitterSeed === undefined) {
+      this.opts.jitterSeed = fnv64a(hostname() + JSON.stringify(cfg.global.externalLabels));
+    }
     // Build every new or changed pool first: anything that fails leaves the running config untouched.
     const next = new Map<string, ScrapePool>();
     const created: ScrapePool[] = [];
