@@ -10,6 +10,7 @@ import snappy from 'snappy';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest } from '../src/remote/write-encode.js';
 import { labelsFromObject } from '../src/shared/labels.js';
+import { BAD, encodeBad } from './support/http-bad-requests.js';
 import { freePort, waitFor } from './support/prometheus-proc.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,6 +156,36 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     expect((await query('count(cli_test_total)')).data.result[0].value[1]).toBe('40');
 
     // SIGHUP reloads the config file.
+    // 50+ bad requests against the real server (storage shards + PromQL engine): each answered with
+    // Prometheus' error, nothing lost, the server still serving.
+    let bad = 0;
+    for (const [url, status, message] of BAD) {
+      if (url.includes('__fail__')) continue; // a fake-engine trigger, a valid selector here
+      const r = await fetch(base + encodeBad(url));
+      const j = (await r.json()) as { status: string; error: string };
+      expect([url, r.status, j.status]).toEqual([url, status, 'error']);
+      if (!url.includes('query=up{') && !url.includes('query_exemplars')) expect(j.error).toBe(message);
+      bad++;
+    }
+    const hostileWrites: (Buffer | string)[] = [
+      '',
+      'not snappy',
+      snappy.compressSync(Buffer.from([0x0a, 0x05, 0x0a])),
+      snappy.compressSync(Buffer.from([0xff, 0xff, 0xff])),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0]),
+      snappy.compressSync(Buffer.alloc(1000, 0x0a)),
+    ];
+    for (const b of hostileWrites) {
+      const r = await fetch(`${base}/api/v1/write`, { method: 'POST', body: b });
+      expect(r.status).toBe(400);
+      bad++;
+    }
+    expect(bad).toBeGreaterThanOrEqual(50);
+    expect((await query('count(cli_test_total)')).data.result[0].value[1]).toBe('40');
+    expect((await query('sum(cli_test_total)')).data.result[0].value[1]).toBe(
+      String(40 * 9 + (100 * (39 * 40)) / 2),
+    );
+
     // Each series went out once per request with its 10 samples: 40 label sets seen by the receiver.
     await waitFor(async () => received >= 40 || undefined, 10_000, 'the remote_write destination to receive');
     writeFileSync(cfg, `global:\n  scrape_interval: 15s\n  external_labels:\n    site: b\n${rwCfg}`);

@@ -119,9 +119,15 @@ function queryFailure(e: unknown, timedOut: boolean, prefixBadData: boolean): Ap
   return new ApiError('execution', e instanceof Error ? e.message : String(e));
 }
 
+/** Prometheus' parser answers a query of only whitespace and comments with this (before evaluation). */
+const NO_EXPRESSION = '1:1: parse error: no expression found in input';
+function isEmptyQuery(q: string): boolean {
+  return q.replace(/#[^\n]*/g, '').trim() === '';
+}
+
 /** PromQL syntax check for `/api/v1/query_exemplars` (it needs no evaluation). */
 function checkPromqlSyntax(q: string): void {
-  if (q.trim() === '') throw new ApiError('bad_data', '1:1: parse error: no expression found in input');
+  if (isEmptyQuery(q)) throw new ApiError('bad_data', NO_EXPRESSION);
   try {
     parseExpr(q);
   } catch (e) {
@@ -293,6 +299,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         throw badParam(e, 'time');
       }
       const timeoutMs = parseTimeout(form.get('timeout'));
+      if (isEmptyQuery(form.get('query') ?? ''))
+        throw new ApiError('bad_data', `invalid parameter "query": ${NO_EXPRESSION}`);
       const q = querySignal(reply, Math.min(timeoutMs, queryTimeoutMs));
       try {
         const value = await opts.engine.instantQuery(form.get('query') ?? '', ts, { signal: q.signal });
@@ -343,6 +351,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         );
       }
       const timeoutMs = parseTimeout(form.get('timeout'));
+      if (isEmptyQuery(form.get('query') ?? '')) throw new ApiError('bad_data', NO_EXPRESSION);
       const q = querySignal(reply, Math.min(timeoutMs, queryTimeoutMs));
       try {
         const stepMs = Math.trunc(stepNs / 1e6);
