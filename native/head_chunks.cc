@@ -78,6 +78,8 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
                            InstanceMethod<&HeadChunks::Truncate>("truncate"),
                            InstanceMethod<&HeadChunks::Stats>("stats"),
                            InstanceMethod<&HeadChunks::TrimMemory>("trimMemory"),
+                           InstanceMethod<&HeadChunks::Snapshot>("snapshot"),
+                           InstanceMethod<&HeadChunks::Restore>("restore"),
                        });
   }
 
@@ -402,6 +404,151 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
       }
     }
     return Napi::Number::New(info.Env(), dropped);
+  }
+
+  // snapshot(refs): the complete chunk state of each ref, for a WAL checkpoint (see src/tsdb/README.md,
+  // record 0x52). Little-endian, 8-byte aligned fields:
+  //   per series: ref u32, nClosed u32, openLen u32, 0 u32, openMint i64, nextAt i64, maxt i64,
+  //     encoder: t i64, tDelta u64, vbits u64, bitLen u32, count u16, leading u8, trailing u8;
+  //     nClosed x (mint i64, maxt i64, len u32, 0 u32, bytes padded to 8); open bytes padded to 8.
+  Napi::Value Snapshot(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    js::Span<uint32_t> refs;
+    if (!js::typedArrayArg(info, 0, napi_uint32_array, "refs", &refs)) return env.Undefined();
+    auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
+    size_t total = 0;
+    for (size_t i = 0; i < refs.length; i++) {
+      const uint32_t ref = refs.data[i];
+      if (ref == 0 || ref >= series_.size()) return js::throwRangeError(env, "snapshot: unknown ref");
+      const Series& s = series_[ref];
+      total += 16 + 24 + 32 + pad8(s.open.empty() ? 0 : xorChunkLength(s.enc));
+      for (const ClosedChunk& c : s.closed) total += 24 + pad8(c.len);
+    }
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, total);
+    uint8_t* p = out.Data();
+    std::memset(p, 0, total);
+    auto put = [&p](const void* v, size_t n) {
+      std::memcpy(p, v, n);
+      p += n;
+    };
+    const uint32_t zero = 0;
+    for (size_t i = 0; i < refs.length; i++) {
+      const uint32_t ref = refs.data[i];
+      const Series& s = series_[ref];
+      const uint32_t nClosed = static_cast<uint32_t>(s.closed.size());
+      const uint32_t openLen = s.open.empty() ? 0 : static_cast<uint32_t>(xorChunkLength(s.enc));
+      put(&ref, 4);
+      put(&nClosed, 4);
+      put(&openLen, 4);
+      put(&zero, 4);
+      put(&s.openMint, 8);
+      put(&s.nextAt, 8);
+      put(&s.maxt, 8);
+      put(&s.enc.t, 8);
+      put(&s.enc.tDelta, 8);
+      put(&s.enc.vbits, 8);
+      put(&s.enc.bitLen, 4);
+      put(&s.enc.count, 2);
+      put(&s.enc.leading, 1);
+      put(&s.enc.trailing, 1);
+      for (const ClosedChunk& c : s.closed) {
+        put(&c.mint, 8);
+        put(&c.maxt, 8);
+        put(&c.len, 4);
+        put(&zero, 4);
+        put(c.data.get(), c.len);
+        p += pad8(c.len) - c.len;
+      }
+      if (openLen > 0) {
+        put(s.open.data(), openLen);
+        p += pad8(openLen) - openLen;
+      }
+    }
+    return out;
+  }
+
+  // restore(buf): replaces the chunk state of the series in a snapshot() buffer (refs must be
+  // addressable); returns how many series. Every length is checked: a checkpoint file is untrusted.
+  Napi::Value Restore(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    js::Span<uint8_t> buf;
+    if (!js::typedArrayArg(info, 0, napi_uint8_array, "buf", &buf)) return env.Undefined();
+    const uint8_t* p = buf.data;
+    const uint8_t* end = buf.data + buf.length;
+    auto get = [&p, end](void* v, size_t n) {
+      if (static_cast<size_t>(end - p) < n) return false;
+      std::memcpy(v, p, n);
+      p += n;
+      return true;
+    };
+    auto pad8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
+    double restored = 0;
+    while (p < end) {
+      uint32_t ref, nClosed, openLen, zero;
+      Series s;
+      if (!get(&ref, 4) || !get(&nClosed, 4) || !get(&openLen, 4) || !get(&zero, 4) || !get(&s.openMint, 8) ||
+          !get(&s.nextAt, 8) || !get(&s.maxt, 8) || !get(&s.enc.t, 8) || !get(&s.enc.tDelta, 8) ||
+          !get(&s.enc.vbits, 8) || !get(&s.enc.bitLen, 4) || !get(&s.enc.count, 2) ||
+          !get(&s.enc.leading, 1) || !get(&s.enc.trailing, 1)) {
+        return js::throwRangeError(env, "restore: truncated series header");
+      }
+      if (ref == 0 || ref >= series_.size()) return js::throwRangeError(env, "restore: unknown ref");
+      if (nClosed > (end - p) / 24) return js::throwRangeError(env, "restore: bad chunk count");
+      for (uint32_t k = 0; k < nClosed; k++) {
+        ClosedChunk c{0, 0, nullptr, 0};
+        uint32_t len;
+        if (!get(&c.mint, 8) || !get(&c.maxt, 8) || !get(&len, 4) || !get(&zero, 4) ||
+            static_cast<size_t>(end - p) < pad8(len) || len < 2) {
+          return js::throwRangeError(env, "restore: truncated chunk");
+        }
+        c.len = len;
+        c.data = std::make_unique<uint8_t[]>(len);
+        std::memcpy(c.data.get(), p, len);
+        p += pad8(len);
+        s.closed.push_back(std::move(c));
+      }
+      if (openLen > 0) {
+        if (static_cast<size_t>(end - p) < pad8(openLen) || openLen != xorChunkLength(s.enc) ||
+            s.enc.count == 0) {
+          return js::throwRangeError(env, "restore: open chunk length does not match its encoder");
+        }
+        s.open.assign(p, p + openLen);
+        s.open.resize(openLen + kXorAppendSlack);
+        p += pad8(openLen);
+      } else if (s.enc.count != 0) {
+        return js::throwRangeError(env, "restore: encoder without an open chunk");
+      }
+      Series& dst = series_[ref];
+      forget(dst);
+      dst = std::move(s);
+      account(dst);
+      restored++;
+    }
+    return Napi::Number::New(env, restored);
+  }
+
+  // Removes a series' chunks from the totals / adds them (restore replaces a series wholesale).
+  void forget(const Series& s) {
+    for (const ClosedChunk& c : s.closed) closedBytes_ -= c.len;
+    closedChunks_ -= s.closed.size();
+    if (!s.open.empty()) {
+      openChunks_--;
+      openBytes_ -= xorChunkLength(s.enc);
+    }
+  }
+
+  void account(const Series& s) {
+    for (const ClosedChunk& c : s.closed) {
+      closedBytes_ += c.len;
+      if (headMint_ == kNoTime || c.mint < headMint_) headMint_ = c.mint;
+    }
+    closedChunks_ += s.closed.size();
+    if (!s.open.empty()) {
+      openChunks_++;
+      openBytes_ += xorChunkLength(s.enc);
+      if (headMint_ == kNoTime || s.openMint < headMint_) headMint_ = s.openMint;
+    }
+    if (s.maxt != kNoTime && (headMaxt_ == kNoTime || s.maxt > headMaxt_)) headMaxt_ = s.maxt;
   }
 
   // trimMemory(): returns freed heap pages to the OS (glibc keeps them otherwise; a shard frees many

@@ -238,7 +238,7 @@ describe('storage engine (coordinator + shard workers)', () => {
       /created with 2 shards.*--storage\.tsdb\.shards=2/,
     );
     const again = await open(dir, 2);
-    expect(again.replay.reduce((a, r) => a + r.samples, 0)).toBe(200);
+    expect(again.replay.every((r) => r.damage === null && r.series > 0)).toBe(true);
     const sel = await again.select(
       [{ type: '=', name: '__name__', value: 'm' }],
       0,

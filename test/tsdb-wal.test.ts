@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,7 +94,7 @@ describe('WAL', () => {
     const dir = tmp();
     const { s, batches } = fill(dir, 40, 4 * PAGE_SIZE);
     const before = dump(s);
-    s.close();
+    s.close(false);
     expect(listSegments(dir).length).toBeGreaterThan(3);
     expect(before).toEqual(modelDump(modelOf(batches)));
     const again = ShardStorage.open(dir, { now: () => NOW, segmentSize: 4 * PAGE_SIZE, logger: quiet });
@@ -103,7 +103,7 @@ describe('WAL', () => {
     expect(dump(again)).toEqual(before);
     expect(again.head.seriesCount).toBe(s.head.seriesCount);
     // Refs survive: a series created after replay gets the next ref and a new segment.
-    again.close();
+    again.close(false);
     const third = ShardStorage.open(dir, { now: () => NOW, segmentSize: 4 * PAGE_SIZE, logger: quiet });
     expect(dump(third)).toEqual(before);
     third.close();
@@ -141,7 +141,7 @@ describe('WAL', () => {
   it('cuts at a flipped byte mid-log: keeps the records before it, reports and deletes what follows', () => {
     const dir = tmp();
     const { s, batches, ends } = fill(dir, 40, 4 * PAGE_SIZE);
-    s.close();
+    s.close(false);
     const segs = listSegments(dir);
     expect(segs.length).toBeGreaterThan(3);
     // Flip a byte in the middle of the second segment.
@@ -196,11 +196,63 @@ describe('WAL', () => {
     again.close();
   });
 
+  it('checkpoints: the head survives as chunks, covered segments go, later records replay on top', () => {
+    const dir = tmp();
+    const { s, batches } = fill(dir, 30, 4 * PAGE_SIZE);
+    s.head.truncate(Number.NEGATIVE_INFINITY);
+    const written = s.checkpoint();
+    expect(written).toBeGreaterThan(0);
+    const segsAfter = listSegments(dir);
+    expect(segsAfter.length).toBe(1); // only the segment opened by the checkpoint's cut
+    expect(readdirSync(dir).filter((n) => n.startsWith('checkpoint.'))).toHaveLength(1);
+    // More data after the checkpoint, then a crash (no close).
+    const more: TestSeries[] = [
+      { labels: [{ name: '__name__', value: 'late' }], t: [NOW - 10], v: Float64Array.of(9) },
+    ];
+    s.append(makeBatch(more));
+    const before = dump(s);
+    expect(before).toEqual(modelDump(modelOf([...batches, more])));
+    const again = ShardStorage.open(dir, { now: () => NOW, segmentSize: 4 * PAGE_SIZE, logger: quiet });
+    expect(again.replay.damage).toBeNull();
+    expect(dump(again)).toEqual(before);
+    // Appends continue the restored open chunks (same encoder state): add one sample to every series.
+    const next = Object.keys(before).map((k) => ({
+      labels: JSON.parse(k),
+      t: [NOW],
+      v: Float64Array.of(1.5),
+    }));
+    const r = again.append(makeBatch(next));
+    expect(r.counts[0]).toBe(next.length);
+    const after = dump(again);
+    again.close(); // checkpoints again
+    const third = ShardStorage.open(dir, { now: () => NOW, segmentSize: 4 * PAGE_SIZE, logger: quiet });
+    expect(dump(third)).toEqual(after);
+    expect(third.replay.samples).toBe(0); // everything came from the checkpoint's chunks
+    third.close();
+  });
+
+  it('truncating checkpoint drops old chunks and keeps refusing samples older than the cut', () => {
+    const dir = tmp();
+    const s = ShardStorage.open(dir, { now: () => NOW, logger: quiet });
+    const t = Array.from({ length: 300 }, (_, i) => T0 + i * 15_000);
+    s.append(
+      makeBatch([{ labels: [{ name: '__name__', value: 'x' }], t, v: Float64Array.from(t, (_, i) => i) }]),
+    );
+    s.checkpoint(T0 + 240 * 15_000);
+    s.close(false);
+    const again = ShardStorage.open(dir, { now: () => NOW, logger: quiet });
+    expect(again.head.minValidTime).toBe(T0 + 240 * 15_000);
+    const sel = again.head.select(ALL, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    expect(Array.from(sel.counts)).toEqual([60]);
+    again.close();
+  });
+
   it('refuses nothing on an empty directory and writes segment 00000000 first', () => {
     const dir = tmp();
     const s = ShardStorage.open(dir, { now: () => NOW });
     expect(s.replay.records).toBe(0);
     s.close();
+    // Nothing was written, so close() wrote no checkpoint.
     expect(listSegments(dir)).toEqual([0]);
   });
 });

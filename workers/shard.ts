@@ -75,6 +75,13 @@ new PerformanceObserver((list) => {
   counters.add(me, 'gcMicros', us);
 }).observe({ entryTypes: ['gc'] });
 
+/**
+ * A checkpoint folds the WAL into chunk state once the WAL since the last one exceeds this (or twice the
+ * last checkpoint's size), which bounds both WAL size and replay time after kill -9.
+ */
+const CHECKPOINT_MIN_BYTES = 256 * 1024 * 1024;
+let checkpointQueued = false;
+
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
 setInterval(() => storage.head.chunks.trimMemory(), 5000).unref();
 
@@ -145,4 +152,19 @@ port.on('message', (req: ShardRequest) => {
   }
   port.postMessage(msg, transfer);
   if (req.op === 'close') port.close();
+  else if (req.op === 'append' && !checkpointQueued && storage.wantsCheckpoint(CHECKPOINT_MIN_BYTES)) {
+    // After the reply is on its way: a checkpoint holds the shard for a while.
+    checkpointQueued = true;
+    setImmediate(() => {
+      checkpointQueued = false;
+      try {
+        const bytes = storage.checkpoint();
+        counters.add(me, 'checkpoints', 1);
+        counters.set(me, 'checkpointBytes', bytes);
+        updateHeadFigures();
+      } catch (err) {
+        console.error(`promshard shard ${me}: WAL checkpoint failed: ${(err as Error).message}`);
+      }
+    });
+  }
 });

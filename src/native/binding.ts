@@ -78,6 +78,10 @@ export interface HeadChunks {
   stats(): { slots: number; chunks: number; closedChunks: number; bytes: number };
   /** Returns freed heap memory to the OS (glibc malloc_trim); a no-op elsewhere. */
   trimMemory(): void;
+  /** The complete chunk state of each ref (WAL checkpoint record 0x52, src/tsdb/README.md). */
+  snapshot(refs: Uint32Array): Uint8Array;
+  /** Replaces the chunk state of the series in a snapshot() buffer; returns how many. Throws on damage. */
+  restore(buf: Uint8Array): number;
 }
 
 export interface HeadChunksConstructor {

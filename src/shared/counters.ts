@@ -25,6 +25,8 @@ export const COUNTER_FIELDS = [
   'replayMillis',
   /** Time the shard's thread spent in garbage collection. */
   'gcMicros',
+  'checkpoints',
+  'checkpointBytes',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];

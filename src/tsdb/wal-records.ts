@@ -10,6 +10,29 @@ import { putUvarint, readUvarint } from '../shared/protocol-labels.js';
 
 export const RECORD_SERIES = 1;
 export const RECORD_SAMPLES_COLUMNAR = 0x51;
+/** Checkpoint only: [0x52, 7 zero bytes] then HeadChunks.snapshot() bytes. */
+export const RECORD_CHUNKS = 0x52;
+/** Checkpoint only: [0x53, 7 zero bytes, minValidTime float64 LE]. */
+export const RECORD_HEAD_META = 0x53;
+
+export function encodeChunksRecord(snapshot: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + snapshot.length);
+  out[0] = RECORD_CHUNKS;
+  out.set(snapshot, 8);
+  return out;
+}
+
+export function encodeHeadMetaRecord(minValidTime: number): Uint8Array {
+  const out = new Uint8Array(16);
+  out[0] = RECORD_HEAD_META;
+  new DataView(out.buffer).setFloat64(8, minValidTime, true);
+  return out;
+}
+
+export function decodeHeadMetaRecord(rec: Uint8Array): number {
+  if (rec.length !== 16) throw new RangeError('head meta record: bad length');
+  return new DataView(rec.buffer, rec.byteOffset, 16).getFloat64(8, true);
+}
 
 /** Counts the strings of a label byte form (2 per label). */
 function countStrings(bytes: Uint8Array, start: number, end: number): number {

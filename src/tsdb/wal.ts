@@ -185,6 +185,14 @@ export class WalWriter {
     this.openSegment();
   }
 
+  /** Closes the current segment (padded, fsynced) and starts the next; returns the closed one's number. */
+  cutSegment(): number {
+    if (this.closed) throw new Error('WAL is closed');
+    const done = this.segment;
+    this.nextSegment();
+    return done;
+  }
+
   /** Flushes: pads the last page and fsyncs the open segment. */
   close(): void {
     if (this.closed) return;
@@ -219,8 +227,9 @@ export function readWal(
   dir: string,
   onRecord: (rec: Uint8Array) => void,
   logger: WalLogger = { warn: (m) => console.warn(m) },
+  fromSegment = 0,
 ): WalReadResult {
-  const segs = listSegments(dir);
+  const segs = listSegments(dir).filter((s) => s >= fromSegment);
   const res: WalReadResult = { records: 0, segments: segs.length, bytes: 0, damage: null };
   for (let si = 0; si < segs.length; si++) {
     const seg = segs[si];
