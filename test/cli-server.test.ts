@@ -76,8 +76,8 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     if (proc && proc.exitCode === null) proc.kill('SIGKILL');
   });
 
-  async function start(args: string[]): Promise<string> {
-    const port = await freePort();
+  async function start(args: string[], fixedPort?: number): Promise<string> {
+    const port = fixedPort ?? (await freePort());
     log = '';
     proc = spawn(process.execPath, [cli, `--web.listen-address=127.0.0.1:${port}`, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,7 +120,10 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     });
     await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     const rxUrl = `http://127.0.0.1:${(rx.address() as { port: number }).port}/push`;
-    const rwCfg = `remote_write:\n  - url: ${rxUrl}\n    queue_config:\n      batch_send_deadline: 100ms\n`;
+    const port = await freePort();
+    // It scrapes itself every second, as the built-in config does every 15 s.
+    const scrapeCfg = `scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`;
+    const rwCfg = `${scrapeCfg}remote_write:\n  - url: ${rxUrl}\n    queue_config:\n      batch_send_deadline: 100ms\n`;
     writeFileSync(cfg, `global:\n  scrape_interval: 15s\n  external_labels:\n    site: a\n${rwCfg}`);
     const args = [
       `--config.file=${cfg}`,
@@ -129,7 +132,7 @@ describe.skipIf(!built)('the server run by the CLI', () => {
       '--web.enable-remote-write-receiver',
       '--web.enable-lifecycle',
     ];
-    let base = await start(args);
+    let base = await start(args, port);
     const now = Date.now() - 60_000;
     const series = Array.from({ length: 40 }, (_, i) => ({
       labels: labelsFromObject({ __name__: 'cli_test_total', job: 'cli', i: String(i) }),
@@ -198,9 +201,34 @@ describe.skipIf(!built)('the server run by the CLI', () => {
       10_000,
       'the reloaded config',
     );
+    // The self-scrape runs: a target in /api/v1/targets and `up` == 1.
+    await waitFor(
+      async () => {
+        const r = (await (await fetch(`${base}/api/v1/query?query=up`)).json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        return r.data.result.length === 1 && r.data.result[0].value[1] === '1' ? r : undefined;
+      },
+      15_000,
+      'up == 1 from the self-scrape',
+    );
+    const targets = (await (await fetch(`${base}/api/v1/targets`)).json()) as {
+      data: { activeTargets: { health: string; scrapePool: string; labels: Record<string, string> }[] };
+    };
+    expect(targets.data.activeTargets).toHaveLength(1);
+    expect(targets.data.activeTargets[0]).toMatchObject({
+      health: 'up',
+      scrapePool: 'self',
+      labels: { job: 'self' },
+    });
+    const meta = (await (
+      await fetch(`${base}/api/v1/metadata?metric=prometheus_http_requests_total`)
+    ).json()) as {
+      data: Record<string, { type: string }[]>;
+    };
+    expect(meta.data.prometheus_http_requests_total[0].type).toBe('counter');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^prometheus_tsdb_head_series 40$/m);
-    expect(metrics).toMatch(/^prometheus_tsdb_head_samples_appended_total 400$/m);
+    expect(metrics).toMatch(/^promshard_shard_series\{shard="0"\} \d+$/m);
     expect(metrics).toMatch(/^promshard_shard_series\{shard="1"\} \d+$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(metrics).toMatch(/^prometheus_http_requests_total\{code="204",handler="\/api\/v1\/write"\} 1$/m);
@@ -209,12 +237,16 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     expect(log).toContain('See you next time!');
 
     // Restart: the WAL brings every sample back.
-    base = await start(args);
+    base = await start(args, port);
     expect((await query('count(cli_test_total)')).data.result[0].value[1]).toBe('40');
     expect((await query('sum(cli_test_total)')).data.result[0].value[1]).toBe(
       String(40 * 9 + (100 * (39 * 40)) / 2),
     );
     const fed = await (await fetch(`${base}/federate?match[]=cli_test_total`)).text();
+    const head = Number(
+      /^prometheus_tsdb_head_series (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1],
+    );
+    expect(head).toBeGreaterThan(40);
     expect(fed).toContain('cli_test_total{i="0",job="cli",site="b"} 9 ');
 
     // /-/quit stops it too.

@@ -13,6 +13,7 @@ import { Engine } from '../promql/engine.js';
 import { remoteReadRoutes } from '../remote/read-handler.js';
 import { destinationFromConfig, RemoteWriteQueue, TeeAppendable } from '../remote/sender.js';
 import { remoteWriteRoutes } from '../remote/write-handler.js';
+import { ScrapeManager } from '../scrape/manager.js';
 import { labelsFromObject } from '../shared/labels.js';
 import { packageRoot } from '../shared/package-root.js';
 import type { ServerFlags } from './flags.js';
@@ -97,6 +98,9 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
     return Promise.all(old.map((q) => q.close(flags.remoteFlushDeadlineMs)));
   };
   void startSenders();
+  const scrape = new ScrapeManager(tee, {
+    log: (msg, fields) => log.warn(msg, fields),
+  });
   const retention = flags.retentionTimeMs > 0 ? formatPromDuration(flags.retentionTimeMs) : '';
   const sizeRetention = flags.raw['storage.tsdb.retention.size'];
   const storageRetention =
@@ -127,6 +131,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   async function reload(): Promise<void> {
     try {
       const next = loadConfig(flags, log);
+      await scrape.applyConfig(next);
       config = next;
       void startSenders();
       reloadOk = true;
@@ -153,6 +158,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
     buildInfo,
     runtimeInfo,
     registry,
+    targets: scrape,
     corsOrigin: new RegExp(`^(?:${flags.corsOrigin})$`),
     reload,
     quit: () => {
@@ -185,15 +191,24 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   const host = flags.listenHost === '' || flags.listenHost === '0.0.0.0' ? '127.0.0.1' : flags.listenHost;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('Server is ready to receive web requests.', { address: `${flags.listenHost}:${port}` });
-  if (config.scrapeConfigs.length > 0) {
-    log.warn('Scraping is not wired into the server yet: scrape_configs are loaded but not scraped', {
-      jobs: config.scrapeConfigs.length,
-    });
+  try {
+    await scrape.applyConfig(config);
+    log.info('Scrape manager started', { jobs: config.scrapeConfigs.length });
+  } catch (e) {
+    log.error('Error applying the scrape configuration', { err: e });
+    await close(1);
+    throw e;
   }
 
   function close(code = 0): Promise<void> {
     if (closing === null) {
       closing = (async () => {
+        log.info('Stopping scrape manager...');
+        try {
+          await scrape.stop();
+        } catch (e) {
+          log.error('Error stopping the scrape manager', { err: e });
+        }
         log.info('Stopping the web server...');
         try {
           await app.close();
