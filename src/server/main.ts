@@ -8,7 +8,7 @@ import { StorageEngine } from '../coordinator/index.js';
 import { buildApp } from '../http/app.js';
 import { federateRoutes } from '../http/federate.js';
 import { formatPromDuration } from '../http/params.js';
-import type { BuildInfo, RuntimeInfo } from '../http/providers.js';
+import type { AdminStorage, BuildInfo, RuntimeInfo, TsdbStatus } from '../http/providers.js';
 import { Engine } from '../promql/engine.js';
 import { remoteReadRoutes } from '../remote/read-handler.js';
 import { destinationFromConfig, RemoteWriteQueue, TeeAppendable } from '../remote/sender.js';
@@ -29,6 +29,22 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Resolves once the server stopped (by close, /-/quit or a storage failure), with the exit code. */
   readonly stopped: Promise<number>;
+}
+
+/** The storage's admin operations, once it has them (the coordinator does not implement them yet). */
+function adminOf(storage: object): AdminStorage | undefined {
+  const s = storage as Partial<AdminStorage>;
+  return typeof s.snapshot === 'function' &&
+    typeof s.deleteSeries === 'function' &&
+    typeof s.cleanTombstones === 'function'
+    ? (storage as AdminStorage)
+    : undefined;
+}
+
+/** The storage's own cardinality statistics, when it has them (else the API computes them by reading). */
+function tsdbStatusOf(storage: object): (() => Promise<TsdbStatus>) | undefined {
+  const s = storage as { tsdbStatus?: () => Promise<TsdbStatus> };
+  return typeof s.tsdbStatus === 'function' ? () => s.tsdbStatus!() : undefined;
 }
 
 export function version(): string {
@@ -151,6 +167,8 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
     flags: flags.raw,
     configYaml: () => config.source,
     enableAdminApi: flags.enableAdminApi,
+    admin: adminOf(storage),
+    tsdbStatus: tsdbStatusOf(storage),
     enableLifecycle: flags.enableLifecycle,
     enableRemoteWriteReceiver: flags.enableRemoteWriteReceiver,
     queryTimeoutMs: flags.queryTimeoutMs,
