@@ -4,17 +4,22 @@
 // promshard's HTTP API (src/http buildApp, JSON rendering included) over the same store, which is what
 // Prometheus' figure includes too.
 //
+// With --shards N the same data also goes into the real storage (coordinator + N shard worker threads)
+// and the queries run over it too (the full promshard read path: fan-out, chunk decode, transfer, merge).
+//
 //   npx tsc -p tsconfig.json && node dist/bench/run.js promql [--series 10000,100000] [--reps 7]
-//     [--mix-series 10000] [--skip-prom] [--skip-http]
+//     [--mix-series 10000] [--shards 2] [--skip-prom] [--skip-http]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snappy from 'snappy';
+import { openStorage, type StorageEngine } from '../src/coordinator/index.js';
 import { buildApp } from '../src/http/app.js';
 import { Engine } from '../src/promql/engine.js';
 import { encodeWriteRequest, type WriteSeries } from '../src/remote/write-encode.js';
+import type { AppendRequest } from '../src/shared/ingest.js';
 import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import { compileMatchers, matchLabels } from '../src/shared/matchers.js';
@@ -209,6 +214,49 @@ async function remoteWrite(url: string, data: Gen[], start: number, end: number)
   }
 }
 
+/** Appends the data to our storage in the same time-ordered batches (the head's appendable window). */
+async function appendShards(
+  storage: StorageEngine,
+  data: Gen[],
+  start: number,
+  end: number,
+): Promise<number> {
+  const window = 5 * MIN;
+  let appended = 0;
+  for (let w = start; w <= end; w += window) {
+    for (let i = 0; i < data.length; i += 5000) {
+      const batch = data.slice(i, i + 5000);
+      const series: string[][] = [];
+      const ranges: [Gen, number, number][] = [];
+      let total = 0;
+      for (const s of batch) {
+        const a = Math.max(0, Math.ceil((w - s.t[0]) / STEP));
+        const b = Math.min(s.t.length, Math.ceil((w + window - s.t[0]) / STEP));
+        if (b <= a) continue;
+        series.push(s.labels.flatMap((l) => [l.name, l.value]));
+        ranges.push([s, a, b]);
+        total += b - a;
+      }
+      const t = new Float64Array(total);
+      const v = new Float64Array(total);
+      const sampleStart = new Uint32Array(series.length + 1);
+      let at = 0;
+      ranges.forEach(([s, a, b], j) => {
+        sampleStart[j] = at;
+        t.set(s.t.subarray(a, b), at);
+        v.set(s.v.subarray(a, b), at);
+        at += b - a;
+      });
+      sampleStart[series.length] = at;
+      const req: AppendRequest = { series, sampleStart, t, v };
+      const out = await storage.append(req);
+      if (out.errors.length > 0) throw new Error(`append: ${out.errors[0]}`);
+      appended += out.appended;
+    }
+  }
+  return appended;
+}
+
 async function httpRange(url: string, q: string, start: number, end: number, step: number): Promise<number> {
   const res = await fetch(`${url}/api/v1/query_range`, {
     method: 'POST',
@@ -240,6 +288,7 @@ export default async function run(args: string[]): Promise<void> {
   const mixSeries = Number(arg(args, 'mix-series', '10000'));
   const withProm = !args.includes('--skip-prom') && havePrometheus();
   const withHttp = !args.includes('--skip-http');
+  const shardCount = Number(arg(args, 'shards', '0'));
   if (!withProm) console.log('prometheus: not compared (--skip-prom or not on PATH)');
   // Whole minutes; the data starts 5m before the queried hour so rate(x[5m]) has a full window at the start.
   const end = Math.floor(Date.now() / MIN) * MIN - MIN;
@@ -257,6 +306,9 @@ export default async function run(args: string[]): Promise<void> {
     let prom: Prom | null = null;
     let app: Awaited<ReturnType<typeof buildApp>> | null = null;
     let ourUrl = '';
+    let storage: StorageEngine | null = null;
+    let storageDir = '';
+    let shardEngine: Engine | null = null;
     try {
       if (withProm) {
         prom = await startProm();
@@ -264,27 +316,61 @@ export default async function run(args: string[]): Promise<void> {
         await remoteWrite(prom.url, data, dStart, end);
         console.log(`prometheus loaded by remote write in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
       }
+      if (shardCount > 0) {
+        storageDir = mkdtempSync(join(tmpdir(), 'promshard-bench-store-'));
+        storage = await openStorage(storageDir, {
+          shards: shardCount,
+          logger: { warn: () => {}, error: () => {} },
+        });
+        const t1 = performance.now();
+        const n2 = await appendShards(storage, data, dStart, end);
+        console.log(
+          `promshard storage (${shardCount} shards) loaded ${n2} samples in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+        );
+        shardEngine = new Engine(storage);
+      }
       if (withHttp) {
-        app = buildApp({ queryable: store, engine });
+        // promshard's HTTP API over the real storage when there is one, else over the in-memory store.
+        app = buildApp(
+          storage !== null && shardEngine !== null
+            ? { queryable: storage, engine: shardEngine }
+            : { queryable: store, engine },
+        );
         ourUrl = await app.listen({ port: 0, host: '127.0.0.1' });
       }
       const queries = n === mixSeries ? MIX : MIX.slice(0, 1);
-      console.log('query | promshard engine ms | promshard HTTP ms | prometheus HTTP ms | HTTP ratio');
+      console.log(
+        `query | engine over memory ms${shardEngine ? ' | engine over shards ms' : ''} | promshard HTTP${storage ? ' (shards)' : ' (memory)'} ms | prometheus HTTP ms | HTTP ratio`,
+      );
+      const ratios: number[] = [];
       for (const q of queries) {
         const ours = await time(reps, () => engine.rangeQuery(q, qStart, end, STEP));
         const stats = engine.lastStats;
+        const overShards = shardEngine
+          ? await time(reps, () => (shardEngine as Engine).rangeQuery(q, qStart, end, STEP))
+          : Number.NaN;
         const ourHttp = app ? await time(reps, () => httpRange(ourUrl, q, qStart, end, STEP)) : Number.NaN;
         const theirs = prom
           ? await time(reps, () => httpRange((prom as Prom).url, q, qStart, end, STEP))
           : Number.NaN;
+        ratios.push(ourHttp / theirs);
         console.log(
-          `${q} | ${ours.toFixed(1)} | ${ourHttp.toFixed(1)} | ${theirs.toFixed(1)} | ${(ourHttp / theirs).toFixed(2)}` +
-            (stats ? ` (fetch ${stats.fetchMs.toFixed(1)} ms, eval ${stats.evalMs.toFixed(1)} ms)` : ''),
+          `${q} | ${ours.toFixed(1)}${shardEngine ? ` | ${overShards.toFixed(1)}` : ''} | ${ourHttp.toFixed(1)} | ${theirs.toFixed(1)} | ${(ourHttp / theirs).toFixed(2)}` +
+            (stats
+              ? ` (memory: fetch ${stats.fetchMs.toFixed(1)} ms, eval ${stats.evalMs.toFixed(1)} ms)`
+              : ''),
+        );
+      }
+      if (ratios.length > 1) {
+        console.log(
+          `mix: median HTTP ratio ${median(ratios).toFixed(2)}, worst ${Math.max(...ratios).toFixed(2)}`,
         );
       }
     } finally {
       await app?.close();
       await prom?.stop();
+      await storage?.close();
+      if (storageDir !== '') rmSync(storageDir, { recursive: true, force: true });
     }
   }
 }
