@@ -7,6 +7,7 @@
 // work per iteration. Targets (issue 2, 2-core machine): decode <= 2 ns/sample, encode <= 6 ns/sample,
 // intersection <= 1 ns per input element, crc32c >= 4 GB/s.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import {
@@ -150,6 +151,11 @@ export default async function run(args: string[]): Promise<void> {
   const time = Number(arg(args, '--time', '1000'));
   const jsonOut = arg(args, '--json', '');
 
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+  console.log(`cpus: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; load average at start: ${load()}`);
   const fixture = fixtureChunks();
   const fx = fixture ? chunkSet(fixture) : null;
   if (!fx) console.log('note: ../shared fixtures absent, skipping the fixture-chunk rows');
@@ -376,6 +382,7 @@ export default async function run(args: string[]): Promise<void> {
     lines.push(`| ${row.name} | ${fmt(m)} | ${row.unit} | ${vals.map(fmt).join(' / ')} | ${target} |`);
     json.push({ name: row.name, unit: row.unit, median: m, rounds: vals, target: row.target });
   }
+  console.log(`load average at end: ${load()}`);
   console.log(lines.join('\n'));
   if (jsonOut)
     writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), rows: json }, null, 2));
