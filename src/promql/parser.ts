@@ -255,11 +255,78 @@ function complexity(q: string): { nesting: number; operators: number } {
   return { nesting, operators };
 }
 
+const KEYWORD_TOKENS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+]);
+const OPERATOR_WORDS = new Set(['and', 'or', 'unless', 'atan2']);
+
+/** What the token before `pos` sets up (Prometheus' "in <context>, expected <what>" messages). */
+function errorContext(query: string, pos: number): { ctx: string; expected: string } | null {
+  const before = query.slice(0, pos).trimEnd();
+  const word = /([A-Za-z_]+)$/.exec(before)?.[1]?.toLowerCase();
+  if (word === 'offset') return { ctx: 'offset', expected: 'duration' };
+  if (word === 'by' || word === 'without') return { ctx: 'grouping opts', expected: '"("' };
+  if (before.endsWith('@')) return { ctx: '@', expected: 'timestamp' };
+  if (/[=~]$/.test(before) && unclosed(before) === '{') return { ctx: 'label matching', expected: 'string' };
+  if (/offset\s*-$/i.test(before)) return { ctx: 'offset', expected: 'duration' };
+  return null;
+}
+
+/** A string literal's problem as Prometheus' lexer words it, or null if it is fine. */
+function stringProblem(rest: string): string | null {
+  const q = rest[0];
+  let i = 1;
+  while (i < rest.length && rest[i] !== q) {
+    if (rest[i] === '\n' && q !== '`') return 'unterminated quoted string';
+    if (rest[i] === '\\' && q !== '`') {
+      const e = rest[i + 1] ?? '';
+      if (!/[abfnrtv\\'"xuU0-7]/.test(e) || (e === "'" && q === '"') || (e === '"' && q === "'")) {
+        const cp = e.codePointAt(0) ?? 0;
+        return `unknown escape sequence U+${cp.toString(16).toUpperCase().padStart(4, '0')} '${e}'`;
+      }
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+  return i >= rest.length ? 'unterminated quoted string' : null;
+}
+
 function syntaxError(query: string, from: number, _to: number): ParseError {
+  // Strings first: a bad one makes the grammar fail somewhere later.
+  {
+    let quote = '';
+    let start = -1;
+    for (let i = 0; i < query.length && i <= from; i++) {
+      const c = query[i];
+      if (quote !== '') {
+        if (c === '\\' && quote !== '`') i++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'" || c === '`') {
+        quote = c;
+        start = i;
+        const problem = stringProblem(query.slice(i));
+        if (problem !== null) return new ParseError(query, i, problem);
+      }
+    }
+    void start;
+  }
   // Skip whitespace to the offending token.
   let pos = from;
   while (pos < query.length && /\s/.test(query[pos])) pos++;
+  const context = errorContext(query, pos);
+  const inCtx = context === null ? '' : ` in ${context.ctx}, expected ${context.expected}`;
   if (pos >= query.length) {
+    if (context !== null) return new ParseError(query, query.length, `unexpected end of input${inCtx}`);
     const open = unclosed(query);
     if (open === '(') return new ParseError(query, query.length, 'unclosed left parenthesis');
     if (open === '{') return new ParseError(query, query.length, 'unexpected end of input inside braces');
@@ -267,18 +334,19 @@ function syntaxError(query: string, from: number, _to: number): ParseError {
     return new ParseError(query, query.length, 'unexpected end of input');
   }
   const rest = query.slice(pos);
+  if (unclosed(query.slice(0, pos)) === '{' && /^[0-9]/.test(rest)) {
+    return new ParseError(query, pos, `unexpected character inside braces: '${rest[0]}'`);
+  }
   let m = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(rest);
   if (m !== null) {
+    const lower = m[0].toLowerCase();
+    if (KEYWORD_TOKENS.has(lower)) return new ParseError(query, pos, `unexpected <${lower}>`);
+    if (OPERATOR_WORDS.has(lower)) return new ParseError(query, pos, `unexpected <op:${lower}>`);
     // An identifier directly followed by "(" that the grammar refused is a call to an unknown function.
     if (/^\s*\(/.test(rest.slice(m[0].length))) {
       return new ParseError(query, pos, `unknown function with name ${JSON.stringify(m[0])}`);
     }
-    const before = query.slice(0, pos).trimEnd();
-    const prevIdent = /([A-Za-z_:][A-Za-z0-9_:]*)$/.exec(before);
-    if (prevIdent !== null && rest[m[0].length] === '(') {
-      return new ParseError(query, pos - prevIdent[1].length, `unknown function with name "${prevIdent[1]}"`);
-    }
-    return new ParseError(query, pos, `unexpected identifier ${JSON.stringify(m[0])}`);
+    return new ParseError(query, pos, `unexpected identifier ${JSON.stringify(m[0])}${inCtx}`);
   }
   if (rest[0] === '(') {
     const before = query.slice(0, pos);
@@ -293,32 +361,38 @@ function syntaxError(query: string, from: number, _to: number): ParseError {
         `unknown function with name "${prevIdent[1]}"`,
       );
     }
-    return new ParseError(query, pos, 'unexpected left parenthesis "("');
+    return new ParseError(query, pos, `unexpected left parenthesis '('${inCtx}`);
   }
   m = /^[0-9.][0-9a-zA-Z.]*/.exec(rest);
-  if (m !== null) return new ParseError(query, pos, `unexpected number ${JSON.stringify(m[0])}`);
+  if (m !== null) {
+    // Inside a range, a number without a unit.
+    if (unclosed(query.slice(0, pos)) === '[') {
+      const d = /^[0-9]+/.exec(rest)?.[0] ?? m[0];
+      if (/^[0-9]+$/.test(m[0])) return new ParseError(query, pos, 'missing unit character in duration');
+      return new ParseError(query, pos, `bad duration syntax: ${JSON.stringify(d)}`);
+    }
+    return new ParseError(query, pos, `unexpected number ${JSON.stringify(m[0])}${inCtx}`);
+  }
   const c = rest[0];
+  if (c === '!' && rest[1] !== '=') {
+    return new ParseError(query, pos, `unexpected character after '!': '${rest[1] ?? ''}'`);
+  }
+  const op = /^(==|!=|<=|>=|[-+*/%^<>])/.exec(rest);
+  if (op !== null) return new ParseError(query, pos, `unexpected <op:${op[1]}>${inCtx}`);
+  if (c === '=') return new ParseError(query, pos, `unexpected "="${inCtx}`);
+  // Prometheus reports closing brackets one character late (its lexer has consumed them).
+  if (c === ')') return new ParseError(query, pos + 1, `unexpected right parenthesis ')'${inCtx}`);
+  if (c === ']') return new ParseError(query, pos + 1, `unexpected right bracket ']'${inCtx}`);
+  if (c === '}') return new ParseError(query, pos + 1, `unexpected right brace '}'${inCtx}`);
   const names: Record<string, string> = {
-    ')': 'right parenthesis ")"',
-    '}': 'right brace "}"',
-    ']': 'right bracket "]"',
     ',': 'comma ","',
     '{': 'left brace "{"',
     '[': 'left bracket "["',
-    '"': 'string',
-    "'": 'string',
-    '`': 'string',
+    ':': 'colon ":"',
+    '@': '<@>',
   };
-  if (names[c] !== undefined) {
-    if (c === ')' || c === ']' || c === '}') {
-      const open = c === ')' ? '(' : c === ']' ? '[' : '{';
-      if (!hasOpen(query.slice(0, pos), open, c)) {
-        return new ParseError(query, pos, `unexpected ${names[c]}`);
-      }
-    }
-    return new ParseError(query, pos, `unexpected ${names[c]}`);
-  }
-  return new ParseError(query, pos, `unexpected character ${JSON.stringify(c)}`);
+  if (names[c] !== undefined) return new ParseError(query, pos, `unexpected ${names[c]}${inCtx}`);
+  return new ParseError(query, pos, `unexpected character: ${JSON.stringify(c)}`);
 }
 
 function hasOpen(s: string, open: string, close: string): boolean {
@@ -502,7 +576,7 @@ class Converter {
         return /^\s*[-+]/.test(this.text(n)) ? this.chain(n, d) : this.numberLiteral(n);
       case 'StringLiteral': {
         const v = unquoteString(this.text(n));
-        if (v === null) throw this.err(n.from, `unterminated or invalid quoted string ${this.text(n)}`);
+        if (v === null) throw this.err(n.from, stringProblem(this.text(n)) ?? 'invalid quoted string');
         return { kind: 'string', value: v, pos: this.pos(n) };
       }
       case 'VectorSelector':
@@ -554,7 +628,14 @@ class Converter {
     }
     const t = this.text(lit);
     const d = parseDuration(t);
-    if (d === null) throw this.err(lit.from, `bad duration syntax: ${JSON.stringify(t)}`);
+    if (d === null) {
+      if (/^[0-9]+$/.test(t)) {
+        if (what === 'offset')
+          throw this.err(lit.from, `unexpected number ${JSON.stringify(t)} in offset, expected duration`);
+        throw this.err(lit.from, 'missing unit character in duration');
+      }
+      throw this.err(lit.from, `bad duration syntax: ${JSON.stringify(t)}`);
+    }
     return d;
   }
 
@@ -578,7 +659,7 @@ class Converter {
           if (ln === null || op === null || sl === null) throw this.err(m.from, 'invalid label matcher');
           const value = unquoteString(this.text(sl));
           if (value === null)
-            throw this.err(sl.from, `unterminated or invalid quoted string ${this.text(sl)}`);
+            throw this.err(sl.from, stringProblem(this.text(sl)) ?? 'invalid quoted string');
           const type = this.text(op) as MatchType;
           if (type === '=~' || type === '!~') {
             try {
@@ -755,8 +836,10 @@ class Converter {
       case 'MatrixSelector': {
         const dur = n.getChild('DurationExpr');
         if (dur === null) throw this.err(n.from, 'missing range');
-        if (e.kind !== 'vectorSelector')
-          throw this.err(e.pos.start, 'ranges only allowed for vector selectors');
+        if (e.kind !== 'vectorSelector') {
+          // Prometheus points at the range's "[".
+          throw this.err(this.q.lastIndexOf('[', dur.from), 'ranges only allowed for vector selectors');
+        }
         if (e.offset !== 0) throw this.err(e.pos.start, 'no offset modifiers allowed before range');
         if (e.at !== null) throw this.err(e.pos.start, 'no @ modifiers allowed before range');
         return { kind: 'matrixSelector', vs: e, range: this.duration(dur, 'range'), pos };
