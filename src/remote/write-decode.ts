@@ -159,9 +159,26 @@ class SeriesCache {
   }
 }
 
+/**
+ * Label strings shared across the series cache's arrays: names repeat in every series and most values
+ * repeat too (job, instance, metric names), so each is held once. Bounded: cleared when full.
+ */
+class Interner {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly capacity: number) {}
+  get(s: string): string {
+    const have = this.map.get(s);
+    if (have !== undefined) return have;
+    if (this.map.size >= this.capacity) this.map.clear();
+    this.map.set(s, s);
+    return s;
+  }
+}
+
 /** A decoder with a bounded series cache (see SeriesCache). */
 export class WriteDecoder {
   private readonly cache: SeriesCache;
+  private readonly strings: Interner;
   private readonly r = new ProtoReader(new Uint8Array(0));
   /** Set by decodeLabels when a series is refused. */
   private bad = '';
@@ -171,6 +188,7 @@ export class WriteDecoder {
     cacheSize = 1 << 20,
   ) {
     this.cache = new SeriesCache(cacheSize);
+    this.strings = new Interner(Math.max(1024, cacheSize));
   }
 
   /** Entries held, for tests and metrics. */
@@ -359,7 +377,7 @@ export class WriteDecoder {
         this.bad = `invalid UTF-8 in the value of label ${JSON.stringify(b.latin1Slice(ns, ne))}`;
         continue;
       }
-      labels.push(b.latin1Slice(ns, ne), value);
+      labels.push(this.strings.get(b.latin1Slice(ns, ne)), this.strings.get(value));
     }
     if (this.bad !== '') return labels;
     if (labels.length === 0) this.bad = 'series has no labels';
