@@ -10,6 +10,8 @@
 namespace promshard {
 namespace {
 
+constexpr uint32_t kMaxLists = 1u << 20;
+
 // what() names the argument for the error message; called only on error.
 template <class What>
 bool listArg(Napi::Env env, Napi::Value value, What what, U32Span* out) {
@@ -32,6 +34,11 @@ bool listsArg(const Napi::CallbackInfo& info, const char* fn, std::vector<U32Spa
   }
   Napi::Array arr = info[0].As<Napi::Array>();
   const uint32_t n = arr.Length();
+  // A sparse array can claim 2^32 - 1 elements; refuse before allocating for them.
+  if (n > kMaxLists) {
+    js::throwRangeError(env, std::string(fn) + ": at most " + std::to_string(kMaxLists) + " lists");
+    return false;
+  }
   out->reserve(n);
   for (uint32_t i = 0; i < n; i++) {
     Napi::Value v = arr.Get(i);

@@ -124,5 +124,7 @@ describe('postings', () => {
     expect(() => intersect(ok as unknown as Uint32Array[])).toThrow(TypeError);
     expect(() => union([[1, 2] as unknown as Uint32Array])).toThrow(TypeError);
     expect(() => difference(ok, undefined as unknown as Uint32Array)).toThrow(TypeError);
+    expect(() => union(new Array(2 ** 32 - 1) as Uint32Array[])).toThrow(RangeError);
+    expect(() => intersect(new Array(5) as Uint32Array[])).toThrow(TypeError);
   });
 });
