@@ -48,7 +48,8 @@ bool typedArrayArg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_typ
   void* data;
   napi_value arraybuffer;
   size_t byteOffset;
-  if (i >= info.Length() || !info[i].IsTypedArray() ||
+  // napi_get_typedarray_info itself rejects non-typed-arrays (without throwing): one call, not two.
+  if (i >= info.Length() ||
       napi_get_typedarray_info(env, info[i], &actual, &length, &data, &arraybuffer, &byteOffset) != napi_ok) {
     throwTypeError(env, argName(fn, arg) + " must be a typed array");
     return false;
@@ -65,16 +66,18 @@ bool typedArrayArg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_typ
 // Reads an optional numeric argument; absent or undefined gives def. Non-numbers throw a TypeError.
 inline bool numberArg(const Napi::CallbackInfo& info, size_t i, double def, const char* fn, const char* arg,
                       double* out) {
-  if (i >= info.Length() || info[i].IsUndefined()) {
+  if (i >= info.Length()) {
     *out = def;
     return true;
   }
-  if (!info[i].IsNumber()) {
-    throwTypeError(info.Env(), argName(fn, arg) + " must be a number");
-    return false;
+  // The common case, a number, in one Node-API call; undefined and errors are sorted out afterwards.
+  if (napi_get_value_double(info.Env(), info[i], out) == napi_ok) return true;
+  if (info[i].IsUndefined()) {
+    *out = def;
+    return true;
   }
-  *out = info[i].As<Napi::Number>().DoubleValue();
-  return true;
+  throwTypeError(info.Env(), argName(fn, arg) + " must be a number");
+  return false;
 }
 
 // True when d is an integer in [lo, hi] (hi, lo within +-2^63). Uses a round trip through int64 rather
