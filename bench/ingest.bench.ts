@@ -5,8 +5,10 @@
 //   node dist/bench/run.js ingest [--series 100000] [--rounds 20] [--shards 2] [--request 5000]
 //                                 [--fill 120] [--restart] [--dir /tmp/x]
 //   node dist/bench/run.js ingest --reopen /tmp/x [--shards 2]   (time open() of a kept directory)
+//   node dist/bench/run.js ingest --fill 479 --kill9   (ingest in a child, kill -9 it, time the restart)
 // --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
 // --restart: close the engine and time open() (WAL replay) of what was ingested.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +82,39 @@ async function reopen(dir: string, shards: number, expected: number): Promise<vo
   await again.close();
 }
 
+/** Runs the ingest in a child process with --hold, kills it with SIGKILL once filled, times the reopen. */
+async function kill9(args: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-bench-kill9-'));
+  const childArgs = [
+    process.argv[1],
+    'ingest',
+    ...args.filter((a) => a !== '--kill9'),
+    '--dir',
+    dir,
+    '--hold',
+  ];
+  const child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      out += d;
+      if (out.includes('HOLD')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`ingest child exited with ${code} before filling`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((res) => child.once('exit', res));
+  console.log('  (kill -9 of the ingesting process)');
+  await reopen(dir, arg(args, 'shards', 2), Number.NaN);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export default async function run(args: string[]): Promise<void> {
+  if (args.includes('--kill9')) {
+    await kill9(args);
+    return;
+  }
   const reopenAt = args.indexOf('--reopen');
   if (reopenAt >= 0) {
     await reopen(args[reopenAt + 1], arg(args, 'shards', 2), Number.NaN);
@@ -147,6 +181,10 @@ export default async function run(args: string[]): Promise<void> {
     `  shard 0 append latency: ${figs[0].batches} batches, mean ${(figs[0].appendLatencySumMicros / figs[0].batches / 1000).toFixed(2)} ms, buckets ${lat.join(',')}`,
   );
 
+  if (args.includes('--hold')) {
+    console.log('HOLD');
+    await new Promise(() => {}); // until killed
+  }
   await engine.close();
   if (restart) {
     await reopen(dir, shards, appended);

@@ -384,13 +384,14 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
     return out;
   }
 
-  // truncate(before): drops the closed chunks whose samples are all older than `before`; returns how
-  // many were dropped. The open chunk stays (Prometheus keeps it too).
+  // truncate(before): drops the chunks whose samples are all older than `before` (the open chunk too
+  // when the series' last sample is older); returns how many were dropped. Head mint is recomputed.
   Napi::Value Truncate(const Napi::CallbackInfo& info) {
     double b;
     if (!js::numberArg(info, 0, -INFINITY, "before", &b)) return info.Env().Undefined();
     if (std::isnan(b)) return js::throwRangeError(info.Env(), "truncate: before must be a number");
     double dropped = 0;
+    int64_t newMint = kNoTime;
     for (Series& s : series_) {
       size_t k = 0;
       while (k < s.closed.size() && static_cast<double>(s.closed[k].maxt) < b) {
@@ -402,7 +403,22 @@ class HeadChunks : public Napi::ObjectWrap<HeadChunks> {
         closedChunks_ -= k;
         dropped += static_cast<double>(k);
       }
+      // A series that stopped before `before` still has its last chunk open: it went to the block too.
+      if (!s.open.empty() && static_cast<double>(s.maxt) < b) {
+        openBytes_ -= xorChunkLength(s.enc);
+        openChunks_--;
+        s.open.clear();
+        s.open.shrink_to_fit();
+        xorInitState(s.enc);
+        dropped++;
+      }
+      const int64_t first = !s.closed.empty() ? s.closed.front().mint
+                            : !s.open.empty() ? s.openMint
+                                              : kNoTime;
+      if (first != kNoTime && (newMint == kNoTime || first < newMint)) newMint = first;
     }
+    headMint_ = newMint;
+    if (newMint == kNoTime) headMaxt_ = kNoTime;
     return Napi::Number::New(info.Env(), dropped);
   }
 

@@ -248,6 +248,52 @@ describe('storage engine (coordinator + shard workers)', () => {
     expect(sel.every((s) => s.t.length === 2)).toBe(true);
   });
 
+  it('cuts blocks in the shards and answers the same before and after, and after a restart', async () => {
+    const dir = tmp();
+    const e = await openStorage(dir, { shards: 2, logger: quiet });
+    const now = Date.now();
+    const n = 30;
+    const start = now - 5 * 3600_000;
+    const minutes = 300;
+    const series = Array.from({ length: n }, (_, i) => ['__name__', 'cut', 'i', String(i)]);
+    for (let m = 0; m < minutes; m += 10) {
+      const k = 10;
+      const t = new Float64Array(n * k);
+      const v = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < k; j++) {
+          t[i * k + j] = start + (m + j) * 60_000;
+          v[i * k + j] = (m + j) * i;
+        }
+      }
+      const o = await e.append({
+        series,
+        sampleStart: Uint32Array.from({ length: n + 1 }, (_, i) => i * k),
+        t,
+        v,
+      });
+      expect(o.appended).toBe(n * k);
+    }
+    const q = async (eng: StorageEngine) =>
+      (await eng.select([{ type: '=', name: '__name__', value: 'cut' }], 0, Number.POSITIVE_INFINITY)).map(
+        (x) => ({
+          l: key(x.labels),
+          t: Array.from(x.t),
+          v: Array.from(x.v),
+        }),
+      );
+    const before = await q(e);
+    expect(before.length).toBe(n);
+    expect(before.every((x) => x.t.length === minutes)).toBe(true);
+    expect(await e.cutBlocks()).toBeGreaterThanOrEqual(2);
+    expect(e.figures().reduce((a, f) => a + f.blocksCut, 0)).toBeGreaterThanOrEqual(2);
+    expect(await q(e)).toEqual(before);
+    await e.close();
+    const again = await open(dir, 2);
+    expect(await q(again)).toEqual(before);
+    expect(await again.labelValues('i', [], 0, Number.POSITIVE_INFINITY)).toHaveLength(n);
+  });
+
   it('fails loudly when a shard dies: pending and later calls reject with the reason', async () => {
     const errors: string[] = [];
     let notified: Error | null = null;

@@ -17,7 +17,8 @@ import {
   viewBatch,
 } from '../src/shared/protocol.js';
 import { CODE_COUNT } from '../src/tsdb/head.js';
-import { ShardStorage, shardWalDir } from '../src/tsdb/shard-storage.js';
+import { ShardDb } from '../src/tsdb/shard-db.js';
+import { shardWalDir } from '../src/tsdb/shard-storage.js';
 import { listSegments } from '../src/tsdb/wal.js';
 
 const init = workerData as ShardInit;
@@ -37,13 +38,19 @@ const CODE_FIELDS = [
   'invalidSamples',
 ] as const;
 
-let storage: ShardStorage;
+let db: ShardDb;
 try {
-  storage = ShardStorage.open(walDir, {
+  db = await ShardDb.open(init.dataDir, me, {
     chunkRangeMs: init.chunkRangeMs,
     futureGraceMs: init.futureGraceMs,
     segmentSize: init.segmentSize,
+    retentionMs: init.retentionMs,
+    retentionBytes: init.retentionBytes,
     logger: { warn: (m) => console.warn(`promshard shard ${me}: ${m}`) },
+    blockLog: (level, msg, fields) => {
+      if (level !== 'info')
+        console.warn(`promshard shard ${me}: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
+    },
   });
 } catch (err) {
   const msg: ShardStartup = {
@@ -53,6 +60,7 @@ try {
   port.postMessage(msg);
   process.exit(1);
 }
+const storage = db.storage;
 counters.set(me, 'series', storage.head.seriesCount);
 counters.set(me, 'replayedSamples', storage.replay.samples);
 counters.set(me, 'replayMillis', storage.replay.ms);
@@ -83,7 +91,8 @@ const CHECKPOINT_MIN_BYTES = 256 * 1024 * 1024;
 let checkpointQueued = false;
 
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
-setInterval(() => storage.head.chunks.trimMemory(), 5000).unref();
+const trimTimer = setInterval(() => storage.head.chunks.trimMemory(), 5000);
+trimTimer.unref();
 
 function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] } {
   switch (req.op) {
@@ -107,25 +116,38 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       };
     }
     case 'select': {
-      const sel = storage.head.select(req.matchers as Matcher[], req.mint, req.maxt);
-      const labels = [];
-      for (let k = 0; k < sel.refs.length; k++) labels.push(storage.head.registry.labels(sel.refs[k]));
-      const { flat, labelStart } = flattenLabels(labels);
-      const reply: SelectReply = { flat, labelStart, counts: sel.counts, t: sel.t, v: sel.v };
-      return { result: reply, transfer: uniqueBuffers([labelStart, sel.counts, sel.t, sel.v]) };
+      const sel = db.select(req.matchers as Matcher[], req.mint, req.maxt);
+      const { flat, labelStart } = flattenLabels(sel.map((x) => x.labels));
+      const counts = new Uint32Array(sel.length);
+      let total = 0;
+      for (let k = 0; k < sel.length; k++) {
+        counts[k] = sel[k].t.length;
+        total += counts[k];
+      }
+      const t = new Float64Array(total);
+      const v = new Float64Array(total);
+      let off = 0;
+      for (const x of sel) {
+        t.set(x.t, off);
+        v.set(x.v, off);
+        off += x.t.length;
+      }
+      const reply: SelectReply = { flat, labelStart, counts, t, v };
+      return { result: reply, transfer: uniqueBuffers([labelStart, counts, t, v]) };
     }
     case 'series':
-      return { result: storage.head.series(req.matcherSets, req.mint, req.maxt), transfer: [] };
+      return { result: db.series(req.matcherSets, req.mint, req.maxt), transfer: [] };
     case 'labelNames':
-      return { result: storage.head.labelNames(req.matcherSets, req.mint, req.maxt), transfer: [] };
+      return { result: db.labelNames(req.matcherSets, req.mint, req.maxt), transfer: [] };
     case 'labelValues':
       return {
-        result: storage.head.labelValues(req.name, req.matcherSets, req.mint, req.maxt),
+        result: db.labelValues(req.name, req.matcherSets, req.mint, req.maxt),
         transfer: [],
       };
     case 'close':
-      storage.close();
-      updateHeadFigures();
+      // Handled in the message listener (asynchronous).
+      return { result: null, transfer: [] };
+    case 'cutBlocks':
       return { result: null, transfer: [] };
     default:
       throw new Error(`unknown request ${(req as { op: string }).op}`);
@@ -139,8 +161,48 @@ function uniqueBuffers(arrays: ArrayBufferView[]): ArrayBuffer[] {
   return [...set];
 }
 
+/** Cuts blocks from the head when it spans more than 1.5 block ranges; compaction and retention follow. */
+async function cutBlocks(): Promise<number> {
+  const n = await db.cutBlocks();
+  if (n > 0) {
+    counters.add(me, 'blocksCut', n);
+    updateHeadFigures();
+  }
+  return n;
+}
+
+// Prometheus checks for a head to compact every minute.
+const cutTimer = setInterval(() => {
+  cutBlocks().catch((err: Error) => console.error(`promshard shard ${me}: block cut failed: ${err.message}`));
+}, 60_000);
+cutTimer.unref();
+
+let closing = false;
+
 port.on('message', (req: ShardRequest) => {
   if (req.op === 'append') counters.add(me, 'queuedBatches', -1);
+  if (req.op === 'close' || req.op === 'cutBlocks') {
+    // Asynchronous requests: answered when done; a close stops the timers and lets the thread end.
+    const run = req.op === 'close' ? closeDb() : cutBlocks();
+    run
+      .then(
+        (result) => port.postMessage({ id: req.id, ok: true, result } satisfies ShardResponse),
+        (err: Error) =>
+          port.postMessage({
+            id: req.id,
+            ok: false,
+            error: `shard ${me}: ${err.message}`,
+          } satisfies ShardResponse),
+      )
+      .finally(() => {
+        if (req.op === 'close') port.close();
+      });
+    return;
+  }
+  if (closing) {
+    port.postMessage({ id: req.id, ok: false, error: `shard ${me}: closing` } satisfies ShardResponse);
+    return;
+  }
   let msg: ShardResponse;
   let transfer: ArrayBuffer[] = [];
   try {
@@ -151,12 +213,12 @@ port.on('message', (req: ShardRequest) => {
     msg = { id: req.id, ok: false, error: `shard ${me}: ${(err as Error).message}` };
   }
   port.postMessage(msg, transfer);
-  if (req.op === 'close') port.close();
-  else if (req.op === 'append' && !checkpointQueued && storage.wantsCheckpoint(CHECKPOINT_MIN_BYTES)) {
+  if (req.op === 'append' && !checkpointQueued && storage.wantsCheckpoint(CHECKPOINT_MIN_BYTES)) {
     // After the reply is on its way: a checkpoint holds the shard for a while.
     checkpointQueued = true;
     setImmediate(() => {
       checkpointQueued = false;
+      if (closing) return;
       try {
         const bytes = storage.checkpoint();
         counters.add(me, 'checkpoints', 1);
@@ -168,3 +230,12 @@ port.on('message', (req: ShardRequest) => {
     });
   }
 });
+
+async function closeDb(): Promise<null> {
+  closing = true;
+  clearInterval(cutTimer);
+  clearInterval(trimTimer);
+  await db.close();
+  updateHeadFigures();
+  return null;
+}

@@ -42,6 +42,9 @@ export interface EngineOptions {
   futureGraceMs?: number;
   /** WAL segment size (default 128 MiB; tests use smaller). */
   segmentSize?: number;
+  /** --storage.tsdb.retention.time in ms and .size in bytes (0 or absent: off). */
+  retentionMs?: number;
+  retentionBytes?: number;
   logger?: EngineLogger;
   /** Called once when a shard dies (the server should stop). */
   onFailure?: (err: Error) => void;
@@ -131,6 +134,8 @@ export class StorageEngine implements Appendable, Queryable {
         chunkRangeMs: opts.chunkRangeMs ?? 2 * 60 * 60 * 1000,
         futureGraceMs,
         segmentSize: opts.segmentSize ?? 128 * 1024 * 1024,
+        retentionMs: opts.retentionMs ?? 0,
+        retentionBytes: opts.retentionBytes ?? 0,
       };
       const worker = new Worker(workerPath, { workerData: init });
       const h: ShardHandle = { index: i, worker, pending: new Map(), exited: false };
@@ -346,6 +351,18 @@ export class StorageEngine implements Appendable, Queryable {
       ),
     );
     return [...new Set(replies.flat())].sort(compareStrings);
+  }
+
+  /**
+   * Asks every shard to cut blocks now from a head spanning more than 1.5 block ranges (shards also do it
+   * every minute); resolves with the number of blocks cut.
+   */
+  async cutBlocks(): Promise<number> {
+    this.checkOpen();
+    const n = await Promise.all(
+      this.shards.map((h) => this.request<number>(h.index, { op: 'cutBlocks', id: this.nextId++ })),
+    );
+    return n.reduce((a, b) => a + b, 0);
   }
 
   /** Drains every shard's queue, flushes and fsyncs the WALs, stops the workers. */

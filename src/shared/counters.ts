@@ -27,6 +27,7 @@ export const COUNTER_FIELDS = [
   'gcMicros',
   'checkpoints',
   'checkpointBytes',
+  'blocksCut',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];

@@ -208,6 +208,9 @@ export interface ShardInit {
   readonly chunkRangeMs: number;
   readonly futureGraceMs: number;
   readonly segmentSize: number;
+  /** --storage.tsdb.retention.time / .size (0: off). */
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
 }
 
 export type MatcherSets = readonly (readonly Matcher[])[];
@@ -243,6 +246,7 @@ export type ShardRequest =
       readonly mint: number;
       readonly maxt: number;
     }
+  | { readonly op: 'cutBlocks'; readonly id: number }
   | { readonly op: 'close'; readonly id: number };
 
 /**

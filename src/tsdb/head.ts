@@ -75,6 +75,8 @@ export interface HeadOptions {
   futureGraceMs?: number;
   /** The wall clock (tests pin it). */
   now?: () => number;
+  /** Samples older than this are out of bounds (the newest block's end, when blocks exist). */
+  minValidTime?: number;
 }
 
 /** One select's answer: for each series with samples in range, its ref and its columns. */
@@ -101,6 +103,7 @@ export class Head {
     this.chunkRangeMs = opts.chunkRangeMs ?? DEFAULT_CHUNK_RANGE_MS;
     this.futureGraceMs = opts.futureGraceMs ?? DEFAULT_FUTURE_GRACE_MS;
     this.now = opts.now ?? Date.now;
+    this.minValidTime = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.chunks = new HeadChunks(this.chunkRangeMs);
   }
 
