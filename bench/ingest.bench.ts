@@ -3,7 +3,7 @@
 // utilisation, resident memory per series with `--samples` samples in the head, and restart (replay) time.
 //
 //   node dist/bench/run.js ingest [--series 100000] [--rounds 20] [--shards 2] [--request 5000]
-//                                 [--fill 120] [--restart] [--dir /tmp/x]
+//                                 [--fill 120] [--restart] [--dir /tmp/x] [--interval 1000 --paced-rounds 10]
 //   node dist/bench/run.js ingest --reopen /tmp/x [--shards 2]   (time open() of a kept directory)
 //   node dist/bench/run.js ingest --fill 479 --kill9   (ingest in a child, kill -9 it, time the restart)
 // --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
@@ -164,6 +164,28 @@ export default async function run(args: string[]): Promise<void> {
   appended += timed;
 
   for (let r = rounds + 1; r <= fill; r++) appended += await round(engine, reqs, t0 + r * step, r);
+
+  // Paced: one round per --interval ms (a scrape-like steady load) to report the main thread's ELU at a
+  // given rate rather than at saturation.
+  const interval = arg(args, 'interval', 0);
+  if (interval > 0) {
+    const paced = arg(args, 'paced-rounds', 10);
+    const base = Math.max(rounds, fill);
+    const e0 = performance.eventLoopUtilization();
+    const p0 = performance.now();
+    for (let r = 1; r <= paced; r++) {
+      const started = performance.now();
+      appended += await round(engine, reqs, t0 + (base + r) * step, base + r);
+      const wait = interval - (performance.now() - started);
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    }
+    const e = performance.eventLoopUtilization(e0);
+    const secs = (performance.now() - p0) / 1000;
+    console.log(
+      `  paced: ${paced} rounds every ${interval} ms = ${((nSeries * paced) / secs / 1e3).toFixed(0)}k samples/s; ` +
+        `main-thread ELU ${(e.utilization * 100).toFixed(1)}%`,
+    );
+  }
   const samplesPerSeries = Math.max(rounds, fill) + 1;
   // Steady state: shards return freed heap pages every 5 s (malloc_trim); wait for one pass.
   globalThis.gc?.();

@@ -87,7 +87,7 @@ new PerformanceObserver((list) => {
  * A checkpoint folds the WAL into chunk state once the WAL since the last one exceeds this (or twice the
  * last checkpoint's size), which bounds both WAL size and replay time after kill -9.
  */
-const CHECKPOINT_MIN_BYTES = 256 * 1024 * 1024;
+const CHECKPOINT_MIN_BYTES = 128 * 1024 * 1024;
 let checkpointQueued = false;
 
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
