@@ -81,12 +81,13 @@ function duplicateName(flat: readonly string[]): string | undefined {
 
 /**
  * Label-section bytes -> decoded label array. Keys live in one byte arena and are found by a 30-bit
- * FNV-1a hash with chaining, then compared byte for byte (a hash collision can never mix up two series).
- * Cleared whole when full, so memory stays bounded; the next requests simply decode again.
+ * FNV-1a hash in an open-addressing table, then compared byte for byte (a hash collision can never mix up
+ * two series). Cleared whole when full, so memory stays bounded; the next requests simply decode again.
  */
 class SeriesCache {
-  private readonly heads = new Map<number, number>();
-  private next = new Int32Array(1024);
+  /** Entry id + 1 per slot (0: empty); power-of-two size, at most half full. */
+  private table = new Int32Array(4096);
+  private hashes = new Uint32Array(1024);
   private off = new Uint32Array(1024);
   private len = new Uint32Array(1024);
   private flats: string[][] = [];
@@ -106,34 +107,47 @@ class SeriesCache {
   }
 
   get(h: number, b: Uint8Array, from: number, to: number): string[] | undefined {
-    let e = this.heads.get(h);
+    const table = this.table;
+    const mask = table.length - 1;
     const n = to - from;
     const arena = this.arena;
-    while (e !== undefined && e >= 0) {
-      if (this.len[e] === n) {
-        const o = this.off[e] - from;
-        let i = from;
-        while (i < to && arena[o + i] === b[i]) i++;
-        if (i === to) return this.flats[e];
-      }
-      e = this.next[e];
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = table[slot] - 1;
+      if (e < 0) return undefined;
+      if (this.hashes[e] !== h || this.len[e] !== n) continue;
+      const o = this.off[e] - from;
+      let i = from;
+      while (i < to && arena[o + i] === b[i]) i++;
+      if (i === to) return this.flats[e];
     }
-    return undefined;
+  }
+
+  private place(h: number, e: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    let slot = h & mask;
+    while (table[slot] !== 0) slot = (slot + 1) & mask;
+    table[slot] = e + 1;
   }
 
   set(h: number, b: Uint8Array, from: number, to: number, flat: string[]): void {
     if (this.capacity <= 0) return;
     if (this.flats.length >= this.capacity) this.clear();
     const e = this.flats.length;
-    if (e >= this.next.length) {
-      const cap = this.next.length * 2;
-      const grow = <T extends Int32Array | Uint32Array>(a: T, c: T): T => {
+    if (e >= this.hashes.length) {
+      const cap = this.hashes.length * 2;
+      const grow = (a: Uint32Array) => {
+        const c = new Uint32Array(cap);
         c.set(a);
         return c;
       };
-      this.next = grow(this.next, new Int32Array(cap));
-      this.off = grow(this.off, new Uint32Array(cap));
-      this.len = grow(this.len, new Uint32Array(cap));
+      this.hashes = grow(this.hashes);
+      this.off = grow(this.off);
+      this.len = grow(this.len);
+    }
+    if ((e + 1) * 2 > this.table.length) {
+      this.table = new Int32Array(this.table.length * 2);
+      for (let i = 0; i < e; i++) this.place(this.hashes[i], i);
     }
     const n = to - from;
     if (this.used + n > this.arena.length) {
@@ -144,16 +158,16 @@ class SeriesCache {
       this.arena = a;
     }
     this.arena.set(b.subarray(from, to), this.used);
+    this.hashes[e] = h;
     this.off[e] = this.used;
     this.len[e] = n;
     this.used += n;
-    this.next[e] = this.heads.get(h) ?? -1;
-    this.heads.set(h, e);
+    this.place(h, e);
     this.flats.push(flat);
   }
 
   clear(): void {
-    this.heads.clear();
+    this.table.fill(0);
     this.flats = [];
     this.used = 0;
   }
@@ -228,7 +242,78 @@ export class WriteDecoder {
       let labelsTo = -1;
       let contiguous = true;
       let numLabels = 0;
+
+      // Fast path for the layout every sender writes: short labels first, then samples of value +
+      // non-negative timestamp. Reads bytes directly; on anything else it commits nothing and the
+      // general path below decodes the series.
+      let p = r.pos;
+      let fast = true;
+      const lf = p;
+      let nl = 0;
+      while (p < tsEnd && b[p] === 0x0a) {
+        const l = b[p + 1];
+        if (l >= 0x80 || p + 2 + l > tsEnd) {
+          fast = false;
+          break;
+        }
+        p += 2 + l;
+        nl++;
+      }
+      const lt = p;
+      let ns = 0;
+      while (fast && p < tsEnd) {
+        const l = b[p + 1];
+        const se = p + 2 + l;
+        let q = p + 2;
+        if (b[p] !== 0x12 || l >= 0x80 || l < 9 || se > tsEnd || b[q] !== 0x09 || n + ns >= cap) {
+          fast = false;
+          break;
+        }
+        const o = (n + ns) * 8;
+        for (let i = 0; i < 8; i++) vBytes[o + i] = b[q + 1 + i];
+        q += 9;
+        let ts = 0;
+        if (q < se) {
+          if (b[q] !== 0x10) {
+            fast = false;
+            break;
+          }
+          q++;
+          let mul = 1;
+          let done = false;
+          for (let i = 0; i < 7 && q < se; i++) {
+            const c = b[q++];
+            ts += (c & 0x7f) * mul;
+            if (c < 0x80) {
+              done = true;
+              break;
+            }
+            mul *= 128;
+          }
+          if (!done) {
+            fast = false;
+            break;
+          }
+        }
+        if (q !== se) {
+          fast = false;
+          break;
+        }
+        t[n + ns] = ts;
+        ns++;
+        p = se;
+      }
+
       r.end = tsEnd;
+      if (fast) {
+        numLabels = nl;
+        if (nl > 0) {
+          labelsFrom = lf;
+          labelsTo = lt;
+        }
+        n += ns;
+        r.pos = tsEnd;
+      }
       while (r.pos < tsEnd) {
         const at = r.pos;
         const k = r.key();
