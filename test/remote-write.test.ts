@@ -6,7 +6,11 @@ import { federateRoutes } from '../src/http/federate.js';
 import { formatValueG } from '../src/http/format.js';
 import { ProtoReader, ProtoWriter } from '../src/remote/protobuf.js';
 import { decodeReadRequest, remoteReadRoutes } from '../src/remote/read-handler.js';
-import { decodeWriteRequest, WriteDecoder } from '../src/remote/write-decode.js';
+import {
+  DEFAULT_WRITE_LIMITS as DEFAULT_LIMITS,
+  decodeWriteRequest,
+  WriteDecoder,
+} from '../src/remote/write-decode.js';
 import { encodeWriteRequest } from '../src/remote/write-encode.js';
 import { remoteWriteRoutes } from '../src/remote/write-handler.js';
 import { labelsFromObject } from '../src/shared/labels.js';
@@ -186,6 +190,58 @@ describe('WriteRequest decoding', () => {
     w2.end(ts2);
     const rev = dec.decode(w2.finish());
     expect([...rev.request.t, ...rev.request.v]).toEqual([-7, 0.5]);
+  });
+
+  it('decodes random requests exactly, with and without the cache, and refuses random garbage cleanly', () => {
+    let seed = 42;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const dec = new WriteDecoder(DEFAULT_LIMITS, 64);
+    for (let iter = 0; iter < 200; iter++) {
+      const series = Array.from({ length: 1 + Math.floor(rnd() * 20) }, (_, i) => {
+        const n = Math.floor(rnd() * 5);
+        const t = Float64Array.from({ length: n }, () =>
+          rnd() < 0.2 ? -Math.floor(rnd() * 1e12) : Math.floor(rnd() * (rnd() < 0.1 ? 2 ** 52 : 2e12)),
+        );
+        const v = Float64Array.from({ length: n }, () => (rnd() < 0.1 ? STALE_NAN : (rnd() - 0.5) * 1e6));
+        const labels = labelsFromObject({
+          __name__: `m${Math.floor(rnd() * 5)}`,
+          i: String(i),
+          ...(rnd() < 0.3 ? { u: 'ünïcødé ✓ 日本'.slice(0, 1 + Math.floor(rnd() * 10)) } : {}),
+          ...(rnd() < 0.2 ? { long: 'x'.repeat(Math.floor(rnd() * 300)) } : {}),
+        });
+        return { labels, t, v };
+      });
+      const body = encodeWriteRequest(series);
+      const a = decodeWriteRequest(body);
+      const b = dec.decode(body);
+      const c = dec.decode(body);
+      for (const d of [b, c]) {
+        expect(d.request.series).toEqual(a.request.series);
+        expect(Buffer.from(d.request.t.buffer, d.request.t.byteOffset, d.request.t.byteLength)).toEqual(
+          Buffer.from(a.request.t.buffer, a.request.t.byteOffset, a.request.t.byteLength),
+        );
+        expect(Buffer.from(d.request.v.buffer, d.request.v.byteOffset, d.request.v.byteLength)).toEqual(
+          Buffer.from(a.request.v.buffer, a.request.v.byteOffset, a.request.v.byteLength),
+        );
+      }
+      const nonEmpty = series.filter((x) => x.t.length > 0);
+      expect(a.request.series).toEqual(nonEmpty.map((x) => x.labels.flatMap((l) => [l.name, l.value])));
+      expect([...a.request.t]).toEqual(nonEmpty.flatMap((x) => [...x.t]));
+      // Truncations and byte flips: a ProtoError or a decode, never anything else.
+      const cut = body.subarray(0, Math.floor(rnd() * body.length));
+      const flipped = Uint8Array.from(body);
+      flipped[Math.floor(rnd() * flipped.length)] ^= 1 << Math.floor(rnd() * 8);
+      for (const bad of [cut, flipped]) {
+        try {
+          dec.decode(bad);
+        } catch (e) {
+          expect((e as Error).name).toBe('ProtoError');
+        }
+      }
+    }
   });
 
   it('limits labels per series', () => {
