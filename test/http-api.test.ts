@@ -277,6 +277,40 @@ describe('request handling', () => {
     expect((await get(`${base}/api/v1/metadata`)).json()).toEqual({ status: 'success', data: {} });
   });
 
+  it('answers the rules/alerts endpoints as 2.42 without rules', async () => {
+    expect((await get(`${base}/api/v1/rules`)).json()).toEqual({ status: 'success', data: { groups: [] } });
+    expect((await get(`${base}/api/v1/alerts`)).json()).toEqual({ status: 'success', data: { alerts: [] } });
+    expect((await get(`${base}/api/v1/alertmanagers`)).json()).toEqual({
+      status: 'success',
+      data: { activeAlertmanagers: [], droppedAlertmanagers: [] },
+    });
+    expect((await get(`${base}/api/v1/rules?type=x`)).json().error).toBe(
+      'invalid parameter "type": not supported value "x"',
+    );
+  });
+
+  it('gzips answers when the client accepts it', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const http = await import('node:http');
+    const raw = await new Promise<{ enc: string | undefined; body: Buffer }>((resolve, reject) => {
+      http
+        .get(
+          `${base}/api/v1/series?match[]=${encodeURIComponent('{job="fixture"}')}`,
+          { headers: { 'accept-encoding': 'gzip' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ enc: res.headers['content-encoding'], body: Buffer.concat(chunks) }),
+            );
+          },
+        )
+        .on('error', reject);
+    });
+    expect(raw.enc).toBe('gzip');
+    expect(JSON.parse(gunzipSync(raw.body).toString()).data.length).toBe(storage.numSeries);
+  });
+
   it('answers health, readiness and disabled lifecycle/admin as 2.42', async () => {
     expect((await get(`${base}/-/healthy`)).status).toBe(200);
     expect((await get(`${base}/-/ready`)).body).toBe('Prometheus Server is Ready.\n');

@@ -1,6 +1,7 @@
 // The Prometheus HTTP API v1 on Fastify 5, built against interfaces (Queryable, QueryEngine, Appendable and
 // the providers) so it runs with the coordinator and engine or with in-memory fakes.
 import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { type QueryEngine, QueryError } from '../promql/api.js';
@@ -271,7 +272,16 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       try {
         const body = await fn(req, reply);
         if (body === null) return reply.code(204).send();
-        return reply.code(200).type('application/json').send(body);
+        reply.code(200).type('application/json');
+        // As Prometheus' CompressionHandler: gzip when the client accepts it (Grafana does).
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          reply.header('Content-Encoding', 'gzip');
+          const gz = createGzip({ level: 1 });
+          if (typeof body === 'string') gz.end(body);
+          else body.pipe(gz);
+          return reply.send(gz);
+        }
+        return reply.send(body);
       } catch (e) {
         if (e instanceof ApiError) return sendError(reply, e.type, e.message, e.status);
         if (e instanceof ParamError) return sendError(reply, 'bad_data', e.message);
@@ -555,6 +565,34 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       }
       return successJson(`{${parts.join(',')}}`);
     }),
+  );
+
+  // --- rules and alerting: no rule evaluation yet, so the empty answers Prometheus gives without rules ---
+  route(
+    '/api/v1/rules',
+    ['GET'],
+    api(async (req) => {
+      const type = (requestForm(req).get('type') ?? '').toLowerCase();
+      if (type !== '' && type !== 'alert' && type !== 'record') {
+        throw badParam(new Error(`not supported value ${JSON.stringify(type)}`), 'type');
+      }
+      return successJson('{"groups":[]}');
+    }),
+  );
+  route(
+    '/api/v1/alerts',
+    ['GET'],
+    api(async () => successJson('{"alerts":[]}')),
+  );
+  route(
+    '/api/v1/alertmanagers',
+    ['GET'],
+    api(async () => successJson('{"activeAlertmanagers":[],"droppedAlertmanagers":[]}')),
+  );
+  route(
+    '/api/v1/status/walreplay',
+    ['GET'],
+    api(async () => successJson('{"min":0,"max":0,"current":0}')),
   );
 
   // --- status ---
