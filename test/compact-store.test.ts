@@ -373,6 +373,10 @@ describe('BlockStore', () => {
       union(good),
     );
     expect(store.blocks().map((b) => b.ulid)).toEqual([ug, ul]);
+    const st = store.status();
+    expect(st.blocks.map((b) => b.ulid)).toEqual([ug, ul]);
+    expect(st.corrupted.map((c) => c.ulid).sort()).toEqual([ui, uc, um, uf].sort());
+    expect(store.maxTime()).toBe(5 * H2);
     await store.close();
   });
 

@@ -233,6 +233,41 @@ export class BlockStore {
     );
   }
 
+  /**
+   * The end (exclusive) of the newest block, -Infinity without blocks: a head reopened after a restart
+   * should refuse samples before it, as Prometheus sets the head's min valid time to it.
+   */
+  maxTime(): number {
+    let m = -Infinity;
+    for (const b of this.open_.values()) m = Math.max(m, b.meta.maxTime);
+    return m;
+  }
+
+  /** What /api/v1/status/tsdb and the logs want to know about the blocks. */
+  status(): {
+    blocks: {
+      ulid: string;
+      minTime: number;
+      maxTime: number;
+      level: number;
+      stats: BlockMeta['stats'];
+      sizeBytes: number;
+    }[];
+    corrupted: CorruptBlock[];
+  } {
+    return {
+      blocks: this.blocks().map((b) => ({
+        ulid: b.ulid,
+        minTime: b.meta.minTime,
+        maxTime: b.meta.maxTime,
+        level: b.meta.compaction.level,
+        stats: { ...b.meta.stats },
+        sizeBytes: b.sizeBytes,
+      })),
+      corrupted: [...this.corrupted.values()],
+    };
+  }
+
   get(ulid: string): BlockReader | undefined {
     return this.open_.get(ulid);
   }
