@@ -103,7 +103,7 @@ export class ShardStorage {
           head.chunks.restore(rec.subarray(8));
           break;
         case RECORD_HEAD_META:
-          head.minValidTime = decodeHeadMetaRecord(rec);
+          head.minValidTime = Math.max(head.minValidTime, decodeHeadMetaRecord(rec));
           break;
         default:
           // A kind this version does not know: refuse to guess at its content.
