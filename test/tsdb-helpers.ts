@@ -43,7 +43,7 @@ export class HeadModel {
   constructor(
     readonly rangeMs = 7200000,
     readonly graceMs = 600000,
-    readonly floor = Number.NEGATIVE_INFINITY,
+    public floor = Number.NEGATIVE_INFINITY,
   ) {}
 
   /** Returns counts per code: appended, dupIgnored, ooo, dupTs, oob, future. */

@@ -3,8 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Matcher } from '../src/shared/matchers.js';
+import { compileMatchers, hasNonEmptyMatcher } from '../src/shared/matchers.js';
 import { ShardDb } from '../src/tsdb/shard-db.js';
-import { bitsOf, HeadModel, makeBatch, type TestSeries } from './tsdb-helpers.js';
+import {
+  bitsOf,
+  HeadModel,
+  makeBatch,
+  randomMatchers,
+  randomRound,
+  rng,
+  seriesPool,
+  type TestSeries,
+} from './tsdb-helpers.js';
 
 const T0 = 1699999200000; // on a 2h boundary
 const NOW = T0 + 6 * 3600_000;
@@ -72,5 +82,51 @@ describe('shard database (head + blocks)', () => {
     expect(dumpDb(again)).toEqual(want);
     expect(again.storage.head.minValidTime).toBe(T0 + 7200_000);
     await again.close();
+  });
+
+  it('matches the model through random appends, block cuts and a restart', async () => {
+    for (const seed of [5, 6]) {
+      const dir = mkdtempSync(join(tmpdir(), 'promshard-sharddb-'));
+      dirs.push(dir);
+      const now = T0 + 12 * 3600_000;
+      let db = await ShardDb.open(dir, 0, { now: () => now, logger: quiet });
+      const model = new HeadModel();
+      const r = rng(seed);
+      const pool = seriesPool(40, r);
+      let tBase = T0;
+      let cuts = 0;
+      for (let round = 0; round < 120; round++) {
+        const batch = randomRound(pool, r, tBase, now);
+        const got = db.append(makeBatch(batch));
+        const want = model.append(batch, now);
+        expect(Array.from(got.counts).slice(0, 6), `seed ${seed} round ${round}`).toEqual(want.slice(0, 6));
+        tBase += 200_000 + Math.floor(r() * 200_000);
+        if (round % 15 === 14) {
+          cuts += await db.cutBlocks();
+          model.floor = db.storage.head.minValidTime;
+        }
+      }
+      expect(cuts).toBeGreaterThan(0);
+      const check = (d: ShardDb) => {
+        for (let q = 0; q < 60; q++) {
+          const ms = randomMatchers(r);
+          if (!hasNonEmptyMatcher(compileMatchers(ms))) continue;
+          const mint = T0 + Math.floor(r() * 10 * 3600_000) - 3600_000;
+          const maxt = r() < 0.3 ? Number.POSITIVE_INFINITY : mint + Math.floor(r() * 4 * 3600_000);
+          const got = d
+            .select(ms, mint, maxt)
+            .map((x) => ({ labels: JSON.stringify(x.labels), t: Array.from(x.t), bits: bitsOf(x.v) }));
+          const want = model
+            .select(ms, mint, maxt)
+            .map((x) => ({ labels: JSON.stringify(x.labels), t: x.t, bits: x.bits }));
+          expect(got, `seed ${seed} ${JSON.stringify(ms)} [${mint}, ${maxt}]`).toEqual(want);
+        }
+      };
+      check(db);
+      await db.close();
+      db = await ShardDb.open(dir, 0, { now: () => now, logger: quiet });
+      check(db);
+      await db.close();
+    }
   });
 });
