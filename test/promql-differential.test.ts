@@ -74,6 +74,8 @@ const FAILING = [
   'sum(x) offset 1m',
   '"a" + 1',
   '-"a"',
+  'topk(NaN, up)',
+  'bottomk(1e20, up)',
 ];
 
 function parsePromFloat(s: string): number {

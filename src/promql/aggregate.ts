@@ -5,7 +5,7 @@ import { QueryError } from './api.js';
 import type { AggregateOp } from './ast.js';
 import { quantileOf } from './range-functions.js';
 import type { StepSeries } from './value.js';
-import { formatFloatF, keepLabels, newStepSeries, setLabel, withoutLabels } from './value.js';
+import { formatFloatF, formatFloatG, keepLabels, newStepSeries, setLabel, withoutLabels } from './value.js';
 
 function groupLabels(ls: Labels, grouping: readonly string[], without: boolean): Labels {
   return without ? withoutLabels(ls, grouping) : keepLabels(ls, grouping);
@@ -239,7 +239,11 @@ function topBottomK(
   let lastOrder: number[] = [];
   const heaps: number[][] = Array.from({ length: G }, () => []);
   for (let k = 0; k < n; k++) {
-    const kk = Math.trunc(param[k]);
+    const p = param[k];
+    if (!(p <= 9223372036854775807 && p >= -9223372036854775808)) {
+      throw new QueryError('execution', `Scalar value ${formatFloatG(p)} overflows int64`);
+    }
+    const kk = Math.trunc(p);
     if (!(kk >= 1)) {
       lastOrder = [];
       continue;

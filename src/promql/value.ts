@@ -147,3 +147,19 @@ export function formatFloatF(v: number): string {
   void exp;
   return `${sign}${digits.slice(0, pointPos)}.${digits.slice(pointPos)}`;
 }
+
+/** Go's strconv.FormatFloat(v, 'g', -1, 64), which is what `%v` prints for a float64. */
+export function formatFloatG(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  // Shortest digits; exponent form when the decimal exponent is < -4 or >= 6 (strconv's eprec for -1).
+  const x = Number(v.toExponential().split('e')[1]);
+  if (x < -4 || x >= 6) {
+    const [mant, ex] = v.toExponential().split('e');
+    const n = Number(ex);
+    return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+  }
+  return formatFloatF(v);
+}
