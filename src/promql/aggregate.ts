@@ -240,7 +240,7 @@ function topBottomK(
   const heaps: number[][] = Array.from({ length: G }, () => []);
   for (let k = 0; k < n; k++) {
     const p = param[k];
-    if (!(p <= 9223372036854775807 && p >= -9223372036854775808)) {
+    if (!(p <= 2 ** 63 && p >= -(2 ** 63))) {
       throw new QueryError('execution', `Scalar value ${formatFloatG(p)} overflows int64`);
     }
     const kk = Math.trunc(p);
