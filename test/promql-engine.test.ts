@@ -156,6 +156,11 @@ describe('PromQL engine', () => {
     ac.abort();
     const c = await fails(new Engine(store()).instantQuery('x', 0, { signal: ac.signal }));
     expect(c.kind).toBe('canceled');
+    // An abort while the storage is still answering ends the query at once.
+    const ac2 = new AbortController();
+    const pending = new Engine(slow).instantQuery('x', 0, { signal: ac2.signal });
+    ac2.abort();
+    expect((await fails(pending)).kind).toBe('canceled');
     // The engine keeps serving after failures.
     expect((await new Engine(store()).instantQuery('count(x)', 5 * M)).type).toBe('vector');
   });

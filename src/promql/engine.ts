@@ -270,23 +270,32 @@ class Evaluation {
     const fetches: { vs: VectorSelector; mint: number; maxt: number }[] = [];
     this.plan(this.expr, ts[0], ts[ts.length - 1], fetches);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    let onAbort: (() => void) | undefined;
+    const signal = this.opts?.signal;
+    // The storage may be slow; the deadline and the caller's abort still end the query on time.
+    const stop = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new QueryError('timeout', 'query timed out in expression evaluation')),
         Math.max(0, this.deadline - Date.now()),
       );
+      onAbort = () => reject(new QueryError('canceled', 'query was canceled in expression evaluation'));
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      const results = await Promise.race([
-        Promise.all(fetches.map((f) => this.engine.queryable.select(f.vs.matchers, f.mint, f.maxt))),
-        timeout,
-      ]);
+      if (signal?.aborted) throw new QueryError('canceled', 'query was canceled in expression evaluation');
+      const selects = Promise.all(
+        fetches.map((f) => this.engine.queryable.select(f.vs.matchers, f.mint, f.maxt)),
+      );
+      // A select that fails after the race is lost must not become an unhandled rejection.
+      selects.catch(() => {});
+      const results = await Promise.race([selects, stop]);
       fetches.forEach((f, i) => {
         this.data.set(f.vs, results[i]);
         for (const s of results[i]) this.stats.samplesLoaded += s.t.length;
       });
     } finally {
       clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
     this.stats.selects = fetches.length;
     const t1 = performance.now();
