@@ -406,11 +406,11 @@ export default async function run(args: string[]): Promise<void> {
       `  ${(size.total / one.samples).toFixed(4)} bytes/sample (index ${fmt(size.index)} B, chunks ${fmt(size.chunks)} B)`,
     );
 
-    const o0 = performance.now();
+    const open0 = performance.now();
     const opened = BlockReader.open(dir);
-    const o1 = performance.now();
+    const open1 = performance.now();
     opened.close();
-    console.log(`  BlockReader.open (mmap, TOC, symbols, postings offset table): ${ms(o0, o1)} ms`);
+    console.log(`  BlockReader.open (mmap, TOC, symbols, postings offset table): ${ms(open0, open1)} ms`);
 
     console.log(`\n[3] selectors over the block, one thread (best of ${reps})`);
     const selectors: [string, Matcher[]][] = [
