@@ -151,7 +151,7 @@ export class ScrapeLoop {
     this.timer = setTimeout(() => {
       this.timer = null;
       const at = this.nextAt;
-      this.inflight = this.scrapeAndReport(at).finally(() => {
+      this.inflight = this.scrapeAndReport().finally(() => {
         this.inflight = null;
       });
       void this.inflight.then(() => {
@@ -364,8 +364,7 @@ export class ScrapeLoop {
   }
 
   /** One scrape: fetch, parse, append samples, stale markers and the synthetic series. */
-  async scrapeAndReport(at = Date.now()): Promise<void> {
-    void at;
+  async scrapeAndReport(): Promise<void> {
     const start = Date.now();
     const t0 = performance.now();
     const appendTime = start;
