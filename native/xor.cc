@@ -139,19 +139,35 @@ void xorAppendRaw(XorState& s, uint8_t* chunk, int64_t t, double v) {
   writeHeader(s, chunk);
 }
 
-void xorAppendBatchMillis(XorState& state, uint8_t* chunk, const double* t, const double* v, size_t n) {
+size_t xorAppendBatchMillis(XorState& state, uint8_t* chunk, const double* t, const double* v, size_t n) {
   // Work on a local copy: the byte stores of the writer may alias `state` as far as the compiler knows,
-  // which would force every field back to memory after each put.
+  // which would force every field back to memory after each put. The copy also makes failing cheap: the
+  // state is written back only on success.
   XorState s = state;
+  const bool partial = (s.bitLen & 7) != 0;
+  uint8_t* lastByte = chunk + 2 + (s.bitLen >> 3);
+  const uint8_t saved = partial ? *lastByte : 0;
   BitWriter w(chunk + 2, s.bitLen);
   for (size_t i = 0; i < n; i++) {
+    // Timestamps are validated here rather than in a separate pass over them.
+    const double d = t[i];
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0)) [[unlikely]] {
+      if (partial) *lastByte = saved;
+      return i;
+    }
+    const int64_t ms = static_cast<int64_t>(d);
+    if (static_cast<double>(ms) != d) [[unlikely]] {
+      if (partial) *lastByte = saved;
+      return i;
+    }
     uint64_t vbits;
     std::memcpy(&vbits, &v[i], 8);
-    appendOne(s, w, static_cast<int64_t>(t[i]), vbits);
+    appendOne(s, w, ms, vbits);
   }
   s.bitLen = w.bitLen();
   state = s;
   writeHeader(s, chunk);
+  return n;
 }
 
 bool xorAppend(XorState& s, std::vector<uint8_t>& buf, int64_t t, double v) {

@@ -49,10 +49,11 @@ inline void xorInitState(XorState& s) {
 // s.count < kXorMaxSamples first. Bytes past the new length that the writer touched are left zero.
 void xorAppendRaw(XorState& s, uint8_t* chunk, int64_t t, double v);
 
-// Appends n samples whose timestamps are integral doubles (int64 milliseconds within +-2^53, checked by
-// the caller), as they come from JavaScript. The chunk must have xorChunkLength(s) + 20 * n +
-// kXorAppendSlack writable bytes, and s.count + n <= kXorMaxSamples.
-void xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const double* v, size_t n);
+// Appends n samples with timestamps as doubles (int64 milliseconds, as they come from JavaScript). The
+// chunk must have xorChunkLength(s) + 20 * n + kXorAppendSlack writable bytes, and s.count + n <=
+// kXorMaxSamples. Returns n, or the index of the first timestamp that is not an integer within +-2^53;
+// then nothing is appended (the state and the chunk's bytes up to its length are as before).
+size_t xorAppendBatchMillis(XorState& s, uint8_t* chunk, const double* t, const double* v, size_t n);
 
 // Appends one sample to a chunk kept in a vector (resized to the exact chunk length afterwards).
 // Returns false, changing nothing, when the chunk already holds kXorMaxSamples samples.

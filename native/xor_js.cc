@@ -21,17 +21,9 @@ inline double bitsToDouble(uint64_t b) {
   return d;
 }
 
-// Validates a batch of timestamps before anything is appended, so a bad batch changes nothing.
-bool checkTimestamps(Napi::Env env, const char* fn, const double* t, size_t start, size_t end) {
-  for (size_t i = start; i < end; i++) {
-    int64_t ms;
-    if (!js::doubleToMillis(t[i], &ms)) {
-      js::throwRangeError(env, std::string(fn) + ": timestamp at index " + std::to_string(i) +
-                                   " is not an integer number of milliseconds within +-2^53");
-      return false;
-    }
-  }
-  return true;
+Napi::Value throwBadTimestamp(Napi::Env env, const char* fn, size_t index) {
+  return js::throwRangeError(env, std::string(fn) + ": timestamp at index " + std::to_string(index) +
+                                      " is not an integer number of milliseconds within +-2^53");
 }
 
 // Reads (t, v, start?, end?) at argument index first.
@@ -59,7 +51,6 @@ Napi::Value XorEncode(const Napi::CallbackInfo& info) {
   if (!samplesArgs(info, 0, "xorEncode", &t, &v, &start, &end)) return env.Undefined();
   const size_t n = end - start;
   if (n > kXorMaxSamples) return js::throwRangeError(env, "xorEncode: a chunk holds at most 65535 samples");
-  if (!checkTimestamps(env, "xorEncode", t.data, start, end)) return env.Undefined();
   // The encoder writes every byte it later reads, so the scratch buffer needs no initialisation.
   const size_t need = 2 + n * 20 + kXorAppendSlack;
   uint8_t stackBuf[4096];
@@ -72,7 +63,10 @@ Napi::Value XorEncode(const Napi::CallbackInfo& info) {
   XorState s;
   xorInitState(s);
   buf[0] = buf[1] = 0;
-  if (n > 0) xorAppendBatchMillis(s, buf, t.data + start, v.data + start, n);
+  if (n > 0) {
+    const size_t done = xorAppendBatchMillis(s, buf, t.data + start, v.data + start, n);
+    if (done != n) return throwBadTimestamp(env, "xorEncode", start + done);
+  }
   const size_t len = xorChunkLength(s);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, len);
   std::memcpy(out.Data(), buf, len);
@@ -104,8 +98,6 @@ Napi::Value XorEncodeMany(const Napi::CallbackInfo& info) {
     if (b - a > kXorMaxSamples)
       return js::throwRangeError(env, "xorEncodeMany: a chunk holds at most 65535 samples");
   }
-  if (chunks > 0 && !checkTimestamps(env, fn, t.data, bounds.data[0], bounds.data[chunks]))
-    return env.Undefined();
   const size_t samples = chunks > 0 ? bounds.data[chunks] - bounds.data[0] : 0;
   std::unique_ptr<uint8_t[]> buf(
       new uint8_t[chunks * (2 + kXorAppendSlack) + samples * 20 + kXorAppendSlack]);
@@ -120,7 +112,10 @@ Napi::Value XorEncodeMany(const Napi::CallbackInfo& info) {
     xorInitState(s);
     uint8_t* chunk = buf.get() + pos;
     chunk[0] = chunk[1] = 0;
-    if (n > 0) xorAppendBatchMillis(s, chunk, t.data + a, v.data + a, n);
+    if (n > 0) {
+      const size_t done = xorAppendBatchMillis(s, chunk, t.data + a, v.data + a, n);
+      if (done != n) return throwBadTimestamp(env, fn, a + done);
+    }
     pos += xorChunkLength(s);
   }
   off[chunks] = static_cast<uint32_t>(pos);
@@ -344,13 +339,13 @@ class XorAppender : public Napi::ObjectWrap<XorAppender> {
     if (state_.count + n > kXorMaxSamples) {
       return js::throwRangeError(env, "XorAppender.append: a chunk holds at most 65535 samples");
     }
-    if (!checkTimestamps(env, "XorAppender.append", t.data, start, end)) return env.Undefined();
     if (n == 0) return Napi::Number::New(env, state_.count);
-    if (state_.count == 0) mint_ = static_cast<int64_t>(t.data[start]);
+    const bool first = state_.count == 0;
     buf_.resize(xorChunkLength(state_) + n * 20 + kXorAppendSlack);
-    uint8_t* chunk = buf_.data();
-    xorAppendBatchMillis(state_, chunk, t.data + start, v.data + start, n);
+    const size_t done = xorAppendBatchMillis(state_, buf_.data(), t.data + start, v.data + start, n);
     buf_.resize(xorChunkLength(state_));
+    if (done != n) return throwBadTimestamp(env, "XorAppender.append", start + done);
+    if (first) mint_ = static_cast<int64_t>(t.data[start]);
     return Napi::Number::New(env, state_.count);
   }
 

@@ -169,6 +169,13 @@ describe('XOR codec vs the TypeScript reference', () => {
         expect(() => app.append(bad, v, 1, n)).toThrow(RangeError);
         expect(app.count).toBe(1);
         expect(before).toBe(n);
+        // A failed append leaves the chunk's bytes exactly as they were: carrying on gives the same chunk.
+        expect(Buffer.from(app.bytes()).equals(Buffer.from(xorEncode(t, v, 0, 1)))).toBe(true);
+        app.append(t, v, 1, 2);
+        expect(() => app.append(bad, v, 2, n)).toThrow(/index/);
+        expect(Buffer.from(app.bytes()).equals(Buffer.from(xorEncode(t, v, 0, 2)))).toBe(true);
+        app.append(t, v, 2, n);
+        expect(Buffer.from(app.bytes()).equals(Buffer.from(xorEncode(t, v)))).toBe(true);
       }
     }
   });
