@@ -92,6 +92,7 @@ class SeriesCache {
   private len = new Uint32Array(1024);
   private flats: string[][] = [];
   private arena = new Uint8Array(64 * 1024);
+  private arenaView = new DataView(this.arena.buffer);
   private used = 0;
 
   constructor(readonly capacity: number) {}
@@ -100,25 +101,34 @@ class SeriesCache {
     return this.flats.length;
   }
 
-  static hash(b: Uint8Array, from: number, to: number): number {
-    let h = 0x811c9dc5;
-    for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 16777619);
+  /** A 30-bit hash of b[from, to), 4 bytes at a time (a table slot; equality is checked on the bytes). */
+  static hash(dv: DataView, from: number, to: number): number {
+    let h = 0x811c9dc5 ^ (to - from);
+    let i = from;
+    for (; i + 4 <= to; i += 4) {
+      h = Math.imul(h ^ dv.getUint32(i, true), 0x01000193);
+      h ^= h >>> 15;
+    }
+    for (; i < to; i++) h = Math.imul(h ^ dv.getUint8(i), 0x01000193);
+    h ^= h >>> 13;
     return (h >>> 2) & 0x3fffffff;
   }
 
-  get(h: number, b: Uint8Array, from: number, to: number): string[] | undefined {
+  get(h: number, dv: DataView, from: number, to: number): string[] | undefined {
     const table = this.table;
     const mask = table.length - 1;
     const n = to - from;
-    const arena = this.arena;
+    const arena = this.arenaView;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot] - 1;
       if (e < 0) return undefined;
       if (this.hashes[e] !== h || this.len[e] !== n) continue;
-      const o = this.off[e] - from;
-      let i = from;
-      while (i < to && arena[o + i] === b[i]) i++;
-      if (i === to) return this.flats[e];
+      const o = this.off[e];
+      let i = 0;
+      for (; i + 4 <= n; i += 4) if (arena.getUint32(o + i, true) !== dv.getUint32(from + i, true)) break;
+      if (i + 4 <= n) continue;
+      for (; i < n; i++) if (arena.getUint8(o + i) !== dv.getUint8(from + i)) break;
+      if (i === n) return this.flats[e];
     }
   }
 
@@ -156,6 +166,7 @@ class SeriesCache {
       const a = new Uint8Array(cap);
       a.set(this.arena.subarray(0, this.used));
       this.arena = a;
+      this.arenaView = new DataView(a.buffer);
     }
     this.arena.set(b.subarray(from, to), this.used);
     this.hashes[e] = h;
@@ -194,6 +205,8 @@ export class WriteDecoder {
   private readonly cache: SeriesCache;
   private readonly strings: Interner;
   private readonly r = new ProtoReader(new Uint8Array(0));
+  private scratchT = new Float64Array(0);
+  private scratchV = new Float64Array(0);
   /** Set by decodeLabels when a series is refused. */
   private bad = '';
 
@@ -215,9 +228,16 @@ export class WriteDecoder {
     const b = (
       Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
     ) as FastBuffer;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const cap = Math.floor(b.length / MIN_SAMPLE_BYTES) + 1;
-    const t = new Float64Array(cap);
-    const v = new Float64Array(cap);
+    // Scratch columns reused across requests (sized for the largest body seen); the request gets copies
+    // of exactly its samples, since callers keep them after the next decode starts.
+    if (this.scratchT.length < cap) {
+      this.scratchT = new Float64Array(cap);
+      this.scratchV = new Float64Array(cap);
+    }
+    const t = this.scratchT;
+    const v = this.scratchV;
     const vBytes = new Uint8Array(v.buffer);
     const series: string[][] = [];
     const starts: number[] = [0];
@@ -378,8 +398,8 @@ export class WriteDecoder {
       let flat: string[] | undefined;
       let h = -1;
       if (numLabels > 0 && contiguous) {
-        h = SeriesCache.hash(b, labelsFrom, labelsTo);
-        flat = this.cache.get(h, b, labelsFrom, labelsTo);
+        h = SeriesCache.hash(dv, labelsFrom, labelsTo);
+        flat = this.cache.get(h, dv, labelsFrom, labelsTo);
       }
       if (flat === undefined) {
         this.bad = '';
@@ -401,7 +421,7 @@ export class WriteDecoder {
     }
 
     return {
-      request: { series, sampleStart: Uint32Array.from(starts), t: t.subarray(0, n), v: v.subarray(0, n) },
+      request: { series, sampleStart: Uint32Array.from(starts), t: t.slice(0, n), v: v.slice(0, n) },
       refusedSamples,
       refusedSeries,
       errors,
