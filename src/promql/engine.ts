@@ -514,17 +514,30 @@ class Evaluation {
    * An instant vector selector at every step: the newest sample in [t - lookback, t] (closed, as 2.42),
    * none if it is a stale marker. With `timestamps`, the value is the sample's time in seconds.
    */
-  private selectVector(vs: VectorSelector, ctx: Ctx, timestamps: boolean): StepSeries[] {
+  private selectVector(
+    vs: VectorSelector,
+    ctx: Ctx,
+    timestamps: boolean,
+    sink: Accumulator | null = null,
+  ): StepSeries[] {
     const ts = ctx.ts;
     const n = ts.length;
     const lookback = this.engine.lookbackDelta;
     const fixed = vs.at !== null ? this.atTime(vs.at) - vs.offset : null;
     const out: StepSeries[] = [];
+    // Streaming into an aggregation: one reused pair of columns.
+    const scratch = sink !== null ? newStepSeries([], n) : null;
     for (const s of this.data.get(vs) ?? []) {
       this.check();
       const st = s.t;
       const sv = s.v;
-      const o = newStepSeries(s.labels, n);
+      let o: StepSeries;
+      if (scratch !== null) {
+        scratch.has.fill(0);
+        o = { labels: s.labels, v: scratch.v, has: scratch.has };
+      } else {
+        o = newStepSeries(s.labels, n);
+      }
       let j = 0; // first index with time > te
       let any = false;
       for (let k = 0; k < n; k++) {
@@ -542,7 +555,9 @@ class Evaluation {
         o.v[k] = timestamps ? st[i] / 1000 : x;
         any = true;
       }
-      if (any) out.push(o);
+      if (!any) continue;
+      if (sink !== null) sink.add(o.labels, o.v, o.has);
+      else out.push(o);
     }
     return out;
   }
