@@ -6,7 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { newUlid, ulidTime } from '../src/tsdb/block/ulid.js';
 import { TMP_SUFFIX, writeBlock } from '../src/tsdb/block/writer.js';
-import { bitsOf, FIXTURE_DIR, haveFixture, loadExpected, toInput } from './block-fixture.js';
+import {
+  bitsOf,
+  FIXTURE_BLOCK,
+  FIXTURE_DIR,
+  FIXTURE_ULID,
+  haveFixture,
+  loadExpected,
+  toInput,
+} from './block-fixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'promshard-block-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -61,6 +69,26 @@ describe.skipIf(!haveFixture)('writing expected.json as a block', () => {
     // The same layout as Prometheus' own index: symbols, series, label indices, postings, tables, TOC.
     const ours = readFileSync(join(work, ulid, 'index'));
     expect(ours.subarray(0, 5)).toEqual(Buffer.from([0xba, 0xaa, 0xd7, 0x00, 0x02]));
+  });
+
+  it("rewrites Prometheus' own block byte for byte (index, chunks, tombstones, meta.json)", async () => {
+    // The fixture's chunks as Prometheus cut them, written again by our writer under the same ULID.
+    const src = BlockReader.open(FIXTURE_BLOCK);
+    const dir = join(work, 'identical');
+    try {
+      const input = [...src.storedSeries()].map((s) => ({
+        labels: s.labels,
+        chunks: s.chunks.map((c) => ({ mint: c.mint, maxt: c.maxt, data: c.data })),
+      }));
+      await writeBlock(dir, input, { minTime: src.meta.minTime, maxTime: src.meta.maxTime, ulid: src.ulid });
+    } finally {
+      src.close();
+    }
+    for (const f of ['index', join('chunks', '000001'), 'tombstones', 'meta.json']) {
+      expect(readFileSync(join(dir, FIXTURE_ULID, f)).equals(readFileSync(join(FIXTURE_BLOCK, f))), f).toBe(
+        true,
+      );
+    }
   });
 
   it('splits chunks over several segment files and reads them back', async () => {

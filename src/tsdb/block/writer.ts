@@ -313,7 +313,8 @@ async function writeIndex(
     const all: number[] = [];
     const ids: number[] = [];
     const body = new Encbuf(256);
-    const tocSeries = await f.pad(16);
+    // Like Prometheus, the TOC points at the end of the symbol table, before the alignment padding.
+    const tocSeries = f.pos;
     for (let i = 0; i < series.length; i++) {
       const s = series[i];
       const at = await f.pad(16);
