@@ -5,6 +5,9 @@
 // exponential backoff (min_backoff .. max_backoff) without giving up; other 4xx answers drop the batch and
 // count it. Samples are fed from appends (see TeeAppendable), not read back from the WAL yet, so what is
 // queued in memory when promshard stops is not sent after a restart.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import snappy from 'snappy';
 import { Pool } from 'undici';
@@ -13,6 +16,7 @@ import type { RemoteWriteConfig } from '../config/types.js';
 import { parsePromDuration } from '../http/params.js';
 import type { Appendable, AppendOutcome, AppendRequest } from '../shared/ingest.js';
 import { compareStrings, type Label, type Labels, labelsKey } from '../shared/labels.js';
+import type { Queryable } from '../shared/storage.js';
 import { encodeWriteRequest, type WriteSeries } from './write-encode.js';
 
 export interface QueueOptions {
@@ -165,6 +169,13 @@ class ShardQueue {
     return this.tail - this.head;
   }
 
+  /** The oldest timestamp still queued (Infinity when empty). */
+  minT(): number {
+    let m = Number.POSITIVE_INFINITY;
+    for (let i = this.head; i < this.tail; i++) if (this.t[i] < m) m = this.t[i];
+    return m;
+  }
+
   push(labels: Labels, t: number, vs: Float64Array, i: number): void {
     if (this.n === 0) this.oldest = Date.now();
     if (this.tail >= this.v.length) this.compact(true);
@@ -241,6 +252,10 @@ export class RemoteWriteQueue {
   private readonly m: Metrics | undefined;
   private readonly ml: { remote_name: string; url: string };
   private stopping = false;
+  /** Newest timestamp delivered, and per shard the oldest timestamp of the batch being sent. */
+  private ackedMax = Number.NEGATIVE_INFINITY;
+  private readonly inflightMin: number[];
+  private savedAt = 0;
   /** Samples delivered (2xx), failed (dropped on a non-retryable answer), dropped (queue full). */
   readonly stats = { sent: 0, failed: 0, retried: 0, dropped: 0 };
 
@@ -249,7 +264,10 @@ export class RemoteWriteQueue {
     private readonly externalLabels: () => Labels,
     registry?: Registry,
     private readonly sleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+    /** Where the resume watermark is kept across restarts (see resume()). */
+    private readonly stateFile?: string,
   ) {
+    this.inflightMin = Array.from({ length: dest.queue.shards }, () => Number.POSITIVE_INFINITY);
     this.shards = Array.from({ length: dest.queue.shards }, () => new ShardQueue());
     this.busy = this.shards.map(() => false);
     const u = new URL(dest.url);
@@ -315,8 +333,75 @@ export class RemoteWriteQueue {
     return out.length > 0 ? out : null;
   }
 
+  /**
+   * The time from which everything not yet delivered lies: the oldest queued or in-flight sample, else the
+   * newest delivered one. Undefined before anything was queued.
+   */
+  watermark(): number | undefined {
+    let m = Number.POSITIVE_INFINITY;
+    for (let s = 0; s < this.shards.length; s++) m = Math.min(m, this.shards[s].minT(), this.inflightMin[s]);
+    if (m !== Number.POSITIVE_INFINITY) return m;
+    return this.ackedMax === Number.NEGATIVE_INFINITY ? undefined : this.ackedMax;
+  }
+
+  /** Writes the watermark (atomically: temporary file, then rename). */
+  saveState(): void {
+    if (this.stateFile === undefined) return;
+    const w = this.watermark();
+    if (w === undefined) return;
+    try {
+      mkdirSync(dirname(this.stateFile), { recursive: true });
+      const tmp = `${this.stateFile}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify({ url: this.dest.url, name: this.dest.name, watermark: w })}\n`);
+      renameSync(tmp, this.stateFile);
+      this.savedAt = Date.now();
+    } catch (e) {
+      this.lastError = `saving ${this.stateFile}: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * After a restart: queues again what the storage holds from the saved watermark to `until`, so samples
+   * that were queued or in flight when promshard stopped are delivered. Samples already delivered may be
+   * sent again; receivers accept an identical resend (Prometheus answers 204). Returns samples queued.
+   */
+  async resume(q: Queryable, until: number): Promise<number> {
+    if (this.stateFile === undefined) return 0;
+    let from: number;
+    try {
+      const st = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { watermark?: unknown };
+      if (typeof st.watermark !== 'number' || !Number.isFinite(st.watermark)) return 0;
+      from = st.watermark;
+    } catch {
+      return 0;
+    }
+    const before = this.pending;
+    // Fifteen-minute windows keep the read bounded; windows go forward so each series stays in order.
+    const WINDOW = 15 * 60_000;
+    for (let start = from; start <= until; start += WINDOW) {
+      const end = Math.min(until, start + WINDOW - 1);
+      const data = await q.select([{ type: '=~', name: '__name__', value: '.+' }], start, end);
+      if (data.length === 0) continue;
+      const starts = [0];
+      const ts: number[] = [];
+      const series: string[][] = [];
+      let total = 0;
+      for (const s of data) total += s.t.length;
+      const v = new Float64Array(total);
+      for (const s of data) {
+        v.set(s.v, ts.length);
+        for (let i = 0; i < s.t.length; i++) ts.push(s.t[i]);
+        starts.push(ts.length);
+        series.push(s.labels.flatMap((l) => [l.name, l.value]));
+      }
+      this.enqueue({ series, sampleStart: Uint32Array.from(starts), t: Float64Array.from(ts), v });
+    }
+    return this.pending - before;
+  }
+
   private flushDue(): void {
     const now = Date.now();
+    if (this.stateFile !== undefined && now - this.savedAt >= 5000) this.saveState();
     for (let s = 0; s < this.shards.length; s++) {
       const q = this.shards[s];
       if (q.n > 0 && now - q.oldest >= this.dest.queue.batchSendDeadlineMs) void this.drain(s);
@@ -331,8 +416,21 @@ export class RemoteWriteQueue {
       const q = this.shards[s];
       while (q.n > 0 && !this.stopping) {
         const batch = q.take(this.dest.queue.maxSamplesPerSend);
+        let minT = Number.POSITIVE_INFINITY;
+        let maxT = Number.NEGATIVE_INFINITY;
+        for (const x of batch.series) {
+          for (let i = 0; i < x.t.length; i++) {
+            if (x.t[i] < minT) minT = x.t[i];
+            if (x.t[i] > maxT) maxT = x.t[i];
+          }
+        }
+        this.inflightMin[s] = minT;
         const body = snappy.compressSync(Buffer.from(encodeWriteRequest(batch.series)));
-        await this.send(body, batch.count);
+        const ok = await this.send(body, batch.count);
+        // Failed with stopping set: keep the in-flight time so the saved watermark covers the batch.
+        if (!ok && this.stopping) break;
+        this.inflightMin[s] = Number.POSITIVE_INFINITY;
+        if (ok && maxT > this.ackedMax) this.ackedMax = maxT;
         this.m?.pending.set(this.ml, this.pending);
         if (
           q.n < this.dest.queue.maxSamplesPerSend &&
@@ -345,7 +443,8 @@ export class RemoteWriteQueue {
     }
   }
 
-  private async send(body: Buffer, count: number): Promise<void> {
+  /** True when done with the batch (delivered, or dropped on a non-retryable answer); false when given up because stopping. */
+  private async send(body: Buffer, count: number): Promise<boolean> {
     let backoff = this.dest.queue.minBackoffMs;
     for (;;) {
       let status = 0;
@@ -373,16 +472,16 @@ export class RemoteWriteQueue {
       if (status >= 200 && status < 300) {
         this.stats.sent += count;
         this.m?.sent.inc(this.ml, count);
-        return;
+        return true;
       }
       const retry = status === 0 || status >= 500 || (status === 429 && this.dest.queue.retryOn429);
       if (!retry) {
         this.stats.failed += count;
         this.m?.failed.inc(this.ml, count);
         this.lastError = `${status} ${text.trim()}`;
-        return;
+        return true;
       }
-      if (this.stopping) return;
+      if (this.stopping) return false;
       this.stats.retried += count;
       this.m?.retried.inc(this.ml, count);
       this.lastError = status === 0 ? text : `${status} ${text.trim()}`;
@@ -402,8 +501,17 @@ export class RemoteWriteQueue {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.stopping = true;
+    // Let a drain that is waiting out a backoff notice `stopping`, then record where delivery stands.
+    await new Promise((r) => setTimeout(r, 20));
+    this.saveState();
     await this.pool.close().catch(() => {});
   }
+}
+
+/** The state file of a destination under the storage directory. */
+export function senderStateFile(storagePath: string, d: Destination): string {
+  const id = createHash('sha256').update(`${d.name}\n${d.url}`).digest('hex').slice(0, 16);
+  return join(storagePath, 'remote-write', `${id}.json`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { formatPromDuration } from '../http/params.js';
 import type { AdminStorage, BuildInfo, RuntimeInfo, TsdbStatus } from '../http/providers.js';
 import { Engine } from '../promql/engine.js';
 import { remoteReadRoutes } from '../remote/read-handler.js';
-import { destinationFromConfig, RemoteWriteQueue, TeeAppendable } from '../remote/sender.js';
+import { destinationFromConfig, RemoteWriteQueue, senderStateFile, TeeAppendable } from '../remote/sender.js';
 import { remoteWriteRoutes } from '../remote/write-handler.js';
 import { ScrapeManager } from '../scrape/manager.js';
 import { labelsFromObject } from '../shared/labels.js';
@@ -106,14 +106,27 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   const tee = new TeeAppendable(storage);
   const startSenders = () => {
     const old = tee.queues;
-    tee.queues = config.remoteWrite.map(
-      (rw, i) => new RemoteWriteQueue(destinationFromConfig(rw, i), externalLabels, registry),
-    );
+    tee.queues = config.remoteWrite.map((rw, i) => {
+      const dest = destinationFromConfig(rw, i);
+      return new RemoteWriteQueue(
+        dest,
+        externalLabels,
+        registry,
+        undefined,
+        senderStateFile(flags.storagePath, dest),
+      );
+    });
     for (const q of tee.queues)
       log.info('Starting remote_write queue', { remote_name: q.dest.name, url: q.dest.url });
     return Promise.all(old.map((q) => q.close(flags.remoteFlushDeadlineMs)));
   };
   void startSenders();
+  // What was queued or in flight when promshard last stopped is read back from the storage and sent.
+  for (const q of tee.queues) {
+    const n = await q.resume(storage, Date.now());
+    if (n > 0)
+      log.info('Resuming remote_write from where it stopped', { remote_name: q.dest.name, samples: n });
+  }
   const scrape = new ScrapeManager(tee, {
     log: (msg, fields) => log.warn(msg, fields),
   });
