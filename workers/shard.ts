@@ -3,7 +3,7 @@
  * shard's head and WAL; every request is answered, a bad one with an error, and the shard keeps working.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { ShardCounters } from '../src/shared/counters.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import {
@@ -71,10 +71,33 @@ port.postMessage(ready);
 
 function updateHeadFigures(): void {
   const s = storage.head.chunks.stats();
+  const blocks = db.blocks.blocks();
+  let blockBytes = 0;
+  for (const b of blocks) blockBytes += b.sizeBytes;
+  counters.set(me, 'blocks', blocks.length);
+  counters.set(me, 'blockBytes', blockBytes);
   counters.set(me, 'chunks', s.chunks);
   counters.set(me, 'headChunkBytes', s.bytes);
   counters.set(me, 'walSegments', listSegments(walDir).length);
 }
+
+counters.set(me, 'threadId', threadId);
+
+// Event-loop utilisation of this thread, cumulative, for /api/v1/status/shards and `promshard top`.
+const eluTimer = setInterval(() => {
+  const elu = performance.eventLoopUtilization();
+  counters.set(me, 'eluActiveMicros', elu.active * 1000);
+  counters.set(me, 'eluIdleMicros', elu.idle * 1000);
+}, 1000);
+eluTimer.unref();
+
+// Compactions run inside db.cutBlocks(); count the runs that wrote something.
+const compact = db.blocks.compact.bind(db.blocks);
+db.blocks.compact = async () => {
+  const made = await compact();
+  if (made.length > 0) counters.add(me, 'compactions', 1);
+  return made;
+};
 
 let batchesSinceFigures = 0;
 new PerformanceObserver((list) => {
@@ -235,6 +258,7 @@ async function closeDb(): Promise<null> {
   closing = true;
   clearInterval(cutTimer);
   clearInterval(trimTimer);
+  clearInterval(eluTimer);
   await db.close();
   updateHeadFigures();
   return null;

@@ -28,6 +28,19 @@ export const COUNTER_FIELDS = [
   'checkpoints',
   'checkpointBytes',
   'blocksCut',
+  /**
+   * The shard thread's event loop, cumulative (performance.eventLoopUtilization() of the thread, written
+   * once a second): utilisation over an interval is d(active) / (d(active) + d(idle)).
+   */
+  'eluActiveMicros',
+  'eluIdleMicros',
+  /** Persisted blocks the shard holds, and their bytes on disk. */
+  'blocks',
+  'blockBytes',
+  /** Compaction runs that produced at least one block. */
+  'compactions',
+  /** The worker's threadId, so a profiler attached by the inspector can name the shard. */
+  'threadId',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
