@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { installShardProfiling, withShardSection } from '../profile/routes.js';
 import { type QueryEngine, QueryError } from '../promql/api.js';
 import { parseExpr } from '../promql/parser.js';
 import type { Appendable } from '../shared/ingest.js';
@@ -627,7 +628,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const status = opts.tsdbStatus
         ? await opts.tsdbStatus()
         : await tsdbStatusFromQueryable(opts.queryable);
-      return successJson(JSON.stringify(status));
+      return successJson(JSON.stringify(withShardSection(opts.queryable, status)));
     }),
   );
 
@@ -768,6 +769,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   const ctx: AppContext = { opts, now, ready };
   for (const install of opts.routes ?? []) install(app, ctx);
+  installShardProfiling(app, ctx);
   return app;
 }
 
