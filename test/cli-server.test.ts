@@ -105,6 +105,15 @@ describe.skipIf(!built)('the server run by the CLI', () => {
   }
 
   it('ingests remote writes, answers PromQL, reloads on SIGHUP, stops on SIGTERM and keeps the data', async () => {
+    try {
+      await ingestScenario();
+    } catch (e) {
+      // The server's own log says why a wait timed out.
+      throw new Error(`${(e as Error).message}\n--- server log ---\n${log.slice(-4000)}`);
+    }
+  });
+
+  async function ingestScenario(): Promise<void> {
     const data = path.join(tmp, 'data');
     const cfg = path.join(tmp, 'prometheus.yml');
     // A remote_write destination that counts what it receives.
@@ -209,7 +218,7 @@ describe.skipIf(!built)('the server run by the CLI', () => {
         };
         return r.data.result.length === 1 && r.data.result[0].value[1] === '1' ? r : undefined;
       },
-      15_000,
+      30_000,
       'up == 1 from the self-scrape',
     );
     const targets = (await (await fetch(`${base}/api/v1/targets`)).json()) as {
@@ -254,5 +263,5 @@ describe.skipIf(!built)('the server run by the CLI', () => {
     expect((await fetch(`${base}/-/quit`, { method: 'POST' })).status).toBe(200);
     expect(await exited).toBe(0);
     rx.close();
-  });
+  }
 });
