@@ -89,11 +89,18 @@ describe.skipIf(!built)('the server run by the CLI', () => {
       log += d;
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(
-      async () => (await fetch(`${base}/-/ready`)).status === 200,
-      30_000,
-      `server ready\n${log}`,
-    );
+    try {
+      await waitFor(
+        async () => {
+          if (proc?.exitCode !== null) throw new Error(`the server exited with ${proc?.exitCode}`);
+          return (await fetch(`${base}/-/ready`)).status === 200;
+        },
+        60_000,
+        'server ready',
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${log}`);
+    }
     return base;
   }
 
