@@ -137,6 +137,12 @@ describe('PromQL engine', () => {
     const err = await fails(e.rangeQuery('x', 0, 15 * M, 15 * S));
     expect(err.kind).toBe('execution');
     expect(err.message).toBe('query processing would load too many samples into memory in query execution');
+    // Both sides of a binary operation are held at once: 5 series x 11 steps = 55 each, 110 together.
+    const e2 = new Engine(store(), { maxSamples: 100 });
+    expect((await e2.rangeQuery('x', 0, 10 * M, M)).type).toBe('matrix');
+    expect((await fails(e2.rangeQuery('x + x', 0, 10 * M, M))).message).toBe(
+      'query processing would load too many samples into memory in query execution',
+    );
     const m = await fails(e.instantQuery('x[15m]', 15 * M));
     expect(m.message).toBe('query processing would load too many samples into memory in query execution');
   });

@@ -386,9 +386,27 @@ class Evaluation {
       throw new QueryError('timeout', 'query timed out in expression evaluation');
   }
 
+  /**
+   * The max-samples check, as 2.42 counts: the points a node produces (all steps of its output, or the
+   * windows of a range function) plus the outputs its ancestors are still holding (the evaluated left side
+   * of a binary operation while the right side is evaluated).
+   */
   private account(points: number): void {
-    if (points > this.stats.peakSamples) this.stats.peakSamples = points;
-    if (points > this.engine.maxSamples) throw new QueryError('execution', TOO_MANY_SAMPLES);
+    const total = points + this.held;
+    if (total > this.stats.peakSamples) this.stats.peakSamples = total;
+    if (total > this.engine.maxSamples) throw new QueryError('execution', TOO_MANY_SAMPLES);
+  }
+
+  private held = 0;
+
+  private pointsOf(v: Value): number {
+    if (v.type === 'vector') return countPresent(v.series);
+    if (v.type === 'matrix') {
+      let n = 0;
+      for (const s of v.series) n += s.t.length;
+      return n;
+    }
+    return 0;
   }
 
   private vector(series: StepSeries[]): Value {
@@ -454,7 +472,14 @@ class Evaluation {
 
   private binary(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): Value {
     const l = this.eval(e.lhs, ctx);
-    const r = this.eval(e.rhs, ctx);
+    const heldLeft = this.pointsOf(l);
+    this.held += heldLeft;
+    let r: Value;
+    try {
+      r = this.eval(e.rhs, ctx);
+    } finally {
+      this.held -= heldLeft;
+    }
     if (l.type === 'scalar' && r.type === 'scalar')
       return { type: 'scalar', v: scalarScalar(e.op, l.v, r.v) };
     if (l.type === 'vector' && r.type === 'scalar') {
