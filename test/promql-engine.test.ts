@@ -55,7 +55,9 @@ describe('PromQL engine', () => {
     expect(rec.calls[0]).toMatchObject({ mint: 10 * M - 6 * M, maxt: 20 * M - M });
     expect(rec.calls[1]).toMatchObject({ mint: 10 * M - 5 * M, maxt: 20 * M });
     rec.calls = [];
-    await e.instantQuery('max_over_time(x[10m:1m] @ 300)', 20 * M);
+    let stats: { selects: number; samplesLoaded: number } | null = null;
+    await e.instantQuery('max_over_time(x[10m:1m] @ 300)', 20 * M, { onStats: (s) => (stats = s) });
+    expect(stats).toMatchObject({ selects: 1 });
     expect(rec.calls).toHaveLength(1);
     expect(rec.calls[0].maxt).toBe(300 * S);
     expect(rec.calls[0].mint).toBeLessThanOrEqual(300 * S - 10 * M - 5 * M);

@@ -32,9 +32,23 @@ export class QueryError extends Error {
   }
 }
 
+/** Figures of one query (for `stats=all`-style reporting and tests). */
+export interface QueryStats {
+  /** Storage selects made (one per selector). */
+  selects: number;
+  /** Samples the selects returned. */
+  samplesLoaded: number;
+  /** Largest number of points held at once (what the max-samples limit is checked against). */
+  peakSamples: number;
+  fetchMs: number;
+  evalMs: number;
+}
+
 export interface QueryOptions {
   /** Aborts the query (client gone, server closing). */
   readonly signal?: AbortSignal;
+  /** Called with the query's figures when it finishes successfully. */
+  readonly onStats?: (stats: QueryStats) => void;
 }
 
 export interface QueryEngine {

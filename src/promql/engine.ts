@@ -8,7 +8,7 @@ import { compareLabels, labelsKey } from '../shared/labels.js';
 import type { Queryable, SeriesData } from '../shared/storage.js';
 import { isStaleNaN } from '../shared/storage.js';
 import { Accumulator, aggregate, isSimpleAggregate } from './aggregate.js';
-import type { MatrixSeries, QueryEngine, QueryOptions, QueryValue, VectorSample } from './api.js';
+import type { MatrixSeries, QueryEngine, QueryOptions, QueryStats, QueryValue, VectorSample } from './api.js';
 import { QueryError } from './api.js';
 import type { AtModifier, Call, Expr, SubqueryExpr, VectorSelector } from './ast.js';
 import { exprType } from './ast.js';
@@ -46,14 +46,7 @@ export interface EngineOptions {
   defaultEvalInterval?: number;
 }
 
-/** Figures of one query, for the HTTP API's stats and for tests. */
-export interface QueryStats {
-  selects: number;
-  samplesLoaded: number;
-  peakSamples: number;
-  fetchMs: number;
-  evalMs: number;
-}
+export type { QueryStats };
 
 const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
 
@@ -312,6 +305,7 @@ class Evaluation {
     }
     this.stats.evalMs = performance.now() - t1;
     this.engine.lastStats = this.stats;
+    this.opts?.onStats?.(this.stats);
     return v;
   }
 
