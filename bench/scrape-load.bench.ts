@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseDuration } from '../src/config/duration.js';
 import { parseConfig } from '../src/config/load.js';
 import { ScrapeManager } from '../src/scrape/manager.js';
@@ -156,6 +156,8 @@ scrape_configs:
     recording = true;
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const prom0 = prom?.pid ? procStats(prom.pid) : null;
     const t0 = Date.now();
     let maxRss = 0;
@@ -167,6 +169,7 @@ scrape_configs:
     const wall = (Date.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
+    delay.disable();
     const prom1 = prom?.pid ? procStats(prom.pid) : null;
     samples = stepLoops.reduce((a, l) => a + l.stats.samplesAppended, 0) - appendedBefore;
     const missed = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0) - missedBefore;
@@ -177,7 +180,7 @@ scrape_configs:
       `  promshard (storage=${storage}): ${(samples / wall / 1000).toFixed(1)}k samples/s, scrape duration p50 ${(quantile(durations, 0.5) * 1000).toFixed(1)} ms p99 ${(quantile(durations, 0.99) * 1000).toFixed(1)} ms (${durations.length} scrapes), missed intervals ${missed}, targets not up ${failed}`,
     );
     console.log(
-      `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}%, max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
+      `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}% (event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms), max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
     );
     if (prom && prom0 && prom1) {
       const q = async (query: string) => {

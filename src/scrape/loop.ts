@@ -92,6 +92,8 @@ export class ScrapeLoop {
   private readonly reportLabels: (readonly string[])[];
   /** Cache entries appended (without explicit timestamps) by the last successful scrape. */
   private prevEntries = new Int32Array(64);
+  /** The other half of a double buffer with prevEntries (no allocation per scrape). */
+  private spareEntries = new Int32Array(64);
   private prevCount = 0;
   /** Label sets a replaced loop appended last, not in this loop's cache: stale unless scraped again. */
   private inherited: (readonly string[])[] = [];
@@ -401,6 +403,9 @@ export class ScrapeLoop {
             : parseText(body, out, cache);
       if (this.stopped) return;
       total = out.count;
+      // Let the body go before waiting on the append: kept alive across that await, every body would be
+      // promoted to the old generation and make major GCs (main-thread pauses) far more frequent.
+      body = '';
       if (perr !== null) err = perr.message;
       for (let i = 0; i < out.count && err === null; i++) {
         const e = out.entry[i];
@@ -427,7 +432,8 @@ export class ScrapeLoop {
     const v = new Float64Array(cap);
     let n = 0;
     const prevEntries = this.prevEntries;
-    const curEntries = new Int32Array(Math.max(16, accepted));
+    let curEntries = this.spareEntries;
+    if (curEntries.length < accepted) curEntries = new Int32Array(accepted + (accepted >> 2) + 16);
     let curCount = 0;
     const tracked = cache.tracked;
     const finals = cache.final;
@@ -487,6 +493,7 @@ export class ScrapeLoop {
       t: t.subarray(0, n),
       v: v.subarray(0, n),
     };
+    this.spareEntries = this.prevEntries;
     this.prevEntries = curEntries;
     this.prevCount = curCount;
     this.stats.scrapes++;
