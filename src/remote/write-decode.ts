@@ -85,11 +85,13 @@ function duplicateName(flat: readonly string[]): string | undefined {
  * two series). Cleared whole when full, so memory stays bounded; the next requests simply decode again.
  */
 class SeriesCache {
-  /** Entry id + 1 per slot (0: empty); power-of-two size, at most half full. */
-  private table = new Int32Array(4096);
-  private hashes = new Uint32Array(1024);
-  private off = new Uint32Array(1024);
-  private len = new Uint32Array(1024);
+  /**
+   * Open addressing, slots of two ints: [hash, entry id + 1] (0: empty), so a probe reads one place.
+   * Power-of-two slot count, at most half full.
+   */
+  private table = new Int32Array(2 * 4096);
+  /** Per entry: [arena offset, length]. */
+  private meta = new Uint32Array(2 * 1024);
   private flats: string[][] = [];
   private arena = new Uint8Array(64 * 1024);
   private arenaView = new DataView(this.arena.buffer);
@@ -116,14 +118,17 @@ class SeriesCache {
 
   get(h: number, dv: DataView, from: number, to: number): string[] | undefined {
     const table = this.table;
-    const mask = table.length - 1;
+    const mask = (table.length >>> 1) - 1;
     const n = to - from;
     const arena = this.arenaView;
+    const meta = this.meta;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const e = table[slot] - 1;
-      if (e < 0) return undefined;
-      if (this.hashes[e] !== h || this.len[e] !== n) continue;
-      const o = this.off[e];
+      const id = table[2 * slot + 1];
+      if (id === 0) return undefined;
+      if (table[2 * slot] !== h) continue;
+      const e = id - 1;
+      if (meta[2 * e + 1] !== n) continue;
+      const o = meta[2 * e];
       let i = 0;
       for (; i + 4 <= n; i += 4) if (arena.getUint32(o + i, true) !== dv.getUint32(from + i, true)) break;
       if (i + 4 <= n) continue;
@@ -132,32 +137,31 @@ class SeriesCache {
     }
   }
 
-  private place(h: number, e: number): void {
-    const table = this.table;
-    const mask = table.length - 1;
+  private place(table: Int32Array, h: number, e: number): void {
+    const mask = (table.length >>> 1) - 1;
     let slot = h & mask;
-    while (table[slot] !== 0) slot = (slot + 1) & mask;
-    table[slot] = e + 1;
+    while (table[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+    table[2 * slot] = h;
+    table[2 * slot + 1] = e + 1;
   }
 
   set(h: number, b: Uint8Array, from: number, to: number, flat: string[]): void {
     if (this.capacity <= 0) return;
     if (this.flats.length >= this.capacity) this.clear();
     const e = this.flats.length;
-    if (e >= this.hashes.length) {
-      const cap = this.hashes.length * 2;
-      const grow = (a: Uint32Array) => {
-        const c = new Uint32Array(cap);
-        c.set(a);
-        return c;
-      };
-      this.hashes = grow(this.hashes);
-      this.off = grow(this.off);
-      this.len = grow(this.len);
+    if (2 * e + 2 > this.meta.length) {
+      const m = new Uint32Array(this.meta.length * 2);
+      m.set(this.meta);
+      this.meta = m;
     }
-    if ((e + 1) * 2 > this.table.length) {
-      this.table = new Int32Array(this.table.length * 2);
-      for (let i = 0; i < e; i++) this.place(this.hashes[i], i);
+    if ((e + 1) * 2 > this.table.length >>> 1) {
+      const old = this.table;
+      const t = new Int32Array(old.length * 2);
+      for (let slot = 0; slot < old.length >>> 1; slot++) {
+        const id = old[2 * slot + 1];
+        if (id !== 0) this.place(t, old[2 * slot], id - 1);
+      }
+      this.table = t;
     }
     const n = to - from;
     if (this.used + n > this.arena.length) {
@@ -169,11 +173,10 @@ class SeriesCache {
       this.arenaView = new DataView(a.buffer);
     }
     this.arena.set(b.subarray(from, to), this.used);
-    this.hashes[e] = h;
-    this.off[e] = this.used;
-    this.len[e] = n;
+    this.meta[2 * e] = this.used;
+    this.meta[2 * e + 1] = n;
     this.used += n;
-    this.place(h, e);
+    this.place(this.table, h, e);
     this.flats.push(flat);
   }
 
@@ -184,10 +187,7 @@ class SeriesCache {
   }
 }
 
-/**
- * Label strings shared across the series cache's arrays: names repeat in every series and most values
- * repeat too (job, instance, metric names), so each is held once. Bounded: cleared when full.
- */
+/** Strings held once (label names of cached series). Bounded: cleared when full. */
 class Interner {
   private readonly map = new Map<string, string>();
   constructor(private readonly capacity: number) {}
@@ -203,7 +203,7 @@ class Interner {
 /** A decoder with a bounded series cache (see SeriesCache). */
 export class WriteDecoder {
   private readonly cache: SeriesCache;
-  private readonly strings: Interner;
+  private readonly names = new Interner(4096);
   private readonly r = new ProtoReader(new Uint8Array(0));
   private scratchT = new Float64Array(0);
   private scratchV = new Float64Array(0);
@@ -215,7 +215,6 @@ export class WriteDecoder {
     cacheSize = 1 << 20,
   ) {
     this.cache = new SeriesCache(cacheSize);
-    this.strings = new Interner(Math.max(1024, cacheSize));
   }
 
   /** Entries held, for tests and metrics. */
@@ -482,7 +481,9 @@ export class WriteDecoder {
         this.bad = `invalid UTF-8 in the value of label ${JSON.stringify(b.latin1Slice(ns, ne))}`;
         continue;
       }
-      labels.push(this.strings.get(b.latin1Slice(ns, ne)), this.strings.get(value));
+      // Names are few and repeat in every series: held once. Values are not interned (at 1M series the
+      // lookups cost more CPU than the memory they save).
+      labels.push(this.names.get(b.latin1Slice(ns, ne)), value);
     }
     if (this.bad !== '') return labels;
     if (labels.length === 0) this.bad = 'series has no labels';
