@@ -3,11 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import type { TargetsProvider } from '../src/http/providers.js';
 import { parseSDFile } from '../src/scrape/file-sd.js';
 import { ScrapeManager } from '../src/scrape/manager.js';
+import { registerScrapeMetrics } from '../src/scrape/metrics.js';
 import { scrapeOffset } from '../src/scrape/target.js';
 import {
   type Appendable,
@@ -250,6 +252,35 @@ ${extra}`);
       expect(m.loops()).toHaveLength(1);
       // The target was handed over, not stopped: none of its series got a stale marker.
       for (const ser of app.find('job="sdr"')) expect(ser.v.some((v) => isStaleNaN(v[0]))).toBe(false);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('exposes its figures as prom-client metrics', async () => {
+    const app = new MemoryAppendable();
+    const m = new ScrapeManager(app);
+    const registry = new Registry();
+    registerScrapeMetrics(registry, m);
+    extra.met = 'met_other 2\n';
+    await m.applyConfig(
+      parseConfig(`
+scrape_configs:
+  - job_name: met
+    scrape_interval: 200ms
+    scrape_timeout: 200ms
+    sample_limit: 1
+    metrics_path: /t/met
+    static_configs: [{targets: ['127.0.0.1:${port}']}]
+`),
+    );
+    try {
+      await until(() => m.totals.scrapes >= 2);
+      const text = await registry.metrics();
+      expect(text).toMatch(/prometheus_target_scrapes_exceeded_sample_limit_total [1-9]/);
+      expect(text).toMatch(/prometheus_sd_discovered_targets\{config="met",name="scrape"\} 1/);
+      expect(text).toMatch(/promshard_scrapes_failed_total [1-9]/);
+      expect(text).toMatch(/promshard_scrape_cache_series 2/);
     } finally {
       await m.stop();
     }

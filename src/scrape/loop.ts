@@ -45,6 +45,33 @@ const REPORT_NAMES = [
 
 export type Health = 'up' | 'down' | 'unknown';
 
+/** Counters of a loop (and, summed over all loops ever run, of the manager) for the server's /metrics. */
+export interface ScrapeStats {
+  scrapes: number;
+  failed: number;
+  missedIntervals: number;
+  samplesAppended: number;
+  appendErrors: number;
+  sampleLimitExceeded: number;
+  outOfOrder: number;
+  duplicateTimestamp: number;
+  outOfBounds: number;
+}
+
+export function newScrapeStats(): ScrapeStats {
+  return {
+    scrapes: 0,
+    failed: 0,
+    missedIntervals: 0,
+    samplesAppended: 0,
+    appendErrors: 0,
+    sampleLimitExceeded: 0,
+    outOfOrder: 0,
+    duplicateTimestamp: 0,
+    outOfBounds: 0,
+  };
+}
+
 export interface LoopOptions {
   readonly appendable: Appendable;
   readonly dispatcher: Dispatcher;
@@ -54,6 +81,8 @@ export interface LoopOptions {
   readonly headers?: () => Promise<Record<string, string>>;
   readonly jitterSeed?: bigint;
   readonly log?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Totals shared by all loops of a manager (survive reloads). */
+  readonly totals?: ScrapeStats;
   /** Called after every scrape with its duration (seconds) and whether it succeeded (for metrics, benches). */
   readonly onScrape?: (durationSeconds: number, ok: boolean) => void;
 }
@@ -82,7 +111,7 @@ export class ScrapeLoop {
   /** When set, scrapes fail with this error without contacting the target (e.g. target_limit exceeded). */
   forcedError: string | null = null;
   /** Counters for the server's own /metrics. */
-  readonly stats = { scrapes: 0, failed: 0, missedIntervals: 0, samplesAppended: 0, appendErrors: 0 };
+  readonly stats: ScrapeStats = newScrapeStats();
   lastOutcome: AppendOutcome | null = null;
 
   readonly target: Target;
@@ -161,12 +190,17 @@ export class ScrapeLoop {
         const now = Date.now();
         while (next <= now) {
           next += this.target.interval;
-          this.stats.missedIntervals++;
+          this.count('missedIntervals', 1);
         }
         this.nextAt = next;
         this.schedule();
       });
     }, delay);
+  }
+
+  private count(field: keyof ScrapeStats, n: number): void {
+    this.stats[field] += n;
+    if (this.opts.totals) this.opts.totals[field] += n;
   }
 
   /** The state a replacement loop continues from (see ScrapeManager reload). */
@@ -227,7 +261,7 @@ export class ScrapeLoop {
     try {
       await this.opts.appendable.append(req);
     } catch (err) {
-      this.stats.appendErrors++;
+      this.count('appendErrors', 1);
       this.opts.log?.('append of stale markers failed', { target: this.target.url, err: String(err) });
     }
   }
@@ -415,7 +449,10 @@ export class ScrapeLoop {
         }
         if (cache.final[e] !== null && err === null) added++;
       }
-      if (err === null && cfg.sampleLimit > 0 && added > cfg.sampleLimit) err = 'sample limit exceeded';
+      if (err === null && cfg.sampleLimit > 0 && added > cfg.sampleLimit) {
+        err = 'sample limit exceeded';
+        this.count('sampleLimitExceeded', 1);
+      }
       if (err === null) {
         seriesAdded = 0;
         for (const e of out.newEntries) if (cache.final[e]) seriesAdded++;
@@ -496,13 +533,17 @@ export class ScrapeLoop {
     this.spareEntries = this.prevEntries;
     this.prevEntries = curEntries;
     this.prevCount = curCount;
-    this.stats.scrapes++;
+    this.count('scrapes', 1);
     try {
       this.lastOutcome = await this.opts.appendable.append(req);
-      this.stats.samplesAppended += this.lastOutcome.appended;
+      const o = this.lastOutcome;
+      this.count('samplesAppended', o.appended);
+      if (o.outOfOrder) this.count('outOfOrder', o.outOfOrder);
+      if (o.duplicateTimestamp) this.count('duplicateTimestamp', o.duplicateTimestamp);
+      if (o.outOfBounds) this.count('outOfBounds', o.outOfBounds);
       this.reportsWritten = true;
     } catch (e) {
-      this.stats.appendErrors++;
+      this.count('appendErrors', 1);
       if (err === null) err = `append failed: ${e instanceof Error ? e.message : String(e)}`;
     }
     if (err === null && iter !== iterBefore) {
@@ -516,7 +557,7 @@ export class ScrapeLoop {
         this.prevCount = k;
       }
     }
-    if (err !== null) this.stats.failed++;
+    if (err !== null) this.count('failed', 1);
     this.health = err === null ? 'up' : 'down';
     this.lastError = err ?? '';
     this.lastScrape = start;

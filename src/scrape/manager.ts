@@ -15,7 +15,7 @@ import type { Config, ScrapeConfig, TargetGroup } from '../config/types.js';
 import type { Appendable } from '../shared/ingest.js';
 import type { Labels } from '../shared/labels.js';
 import { FileSD } from './file-sd.js';
-import { type Health, type LoopHandover, ScrapeLoop } from './loop.js';
+import { type Health, type LoopHandover, newScrapeStats, ScrapeLoop, type ScrapeStats } from './loop.js';
 import type { MetricMetadata } from './series-cache.js';
 import {
   type CompiledScrapeConfig,
@@ -107,6 +107,7 @@ class ScrapePool {
     readonly sc: CompiledScrapeConfig,
     private readonly appendable: Appendable,
     private readonly opts: ManagerOptions,
+    private readonly totals: ScrapeStats,
   ) {
     const cfg = sc.cfg;
     const tls = cfg.tlsConfig;
@@ -177,6 +178,7 @@ class ScrapePool {
         jitterSeed: this.opts.jitterSeed,
         log: this.opts.log,
         onScrape: this.opts.onScrape,
+        totals: this.totals,
       },
       handover,
     );
@@ -268,6 +270,8 @@ export class ScrapeManager {
   private applying: Promise<void> = Promise.resolve();
 
   private readonly opts: ManagerOptions;
+  /** Counters summed over every loop this manager ran (for /metrics). */
+  readonly totals: ScrapeStats = newScrapeStats();
 
   constructor(
     private readonly appendable: Appendable,
@@ -310,7 +314,7 @@ export class ScrapeManager {
           next.set(sc.jobName, old);
           continue;
         }
-        const pool = new ScrapePool(compileScrapeConfig(sc), this.appendable, this.opts);
+        const pool = new ScrapePool(compileScrapeConfig(sc), this.appendable, this.opts, this.totals);
         created.push(pool);
         next.set(sc.jobName, pool);
       }
@@ -342,6 +346,16 @@ export class ScrapeManager {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((p) => p.stop(false)));
+  }
+
+  /** Per job: active, dropped and invalid targets (prometheus_sd_discovered_targets and friends). */
+  poolSizes(): { job: string; active: number; dropped: number; invalid: number }[] {
+    return [...this.pools.values()].map((p) => ({
+      job: p.name,
+      active: p.loops.size,
+      dropped: p.dropped.length,
+      invalid: p.errors.length,
+    }));
   }
 
   /** Every loop, for tests and the server's own metrics. */
