@@ -4,6 +4,10 @@ import { FlagError, helpText, parseFlags } from './server/flags.js';
 import { createLogger } from './server/log.js';
 
 async function main(argv: string[]): Promise<number> {
+  // Subcommands (src/bench/cli.ts, src/profile/): the bench suite, the live shard view, CPU profiles.
+  if (argv[0] === 'bench') return (await import('./bench/cli.js')).benchMain(argv.slice(1));
+  if (argv[0] === 'top') return (await import('./profile/top.js')).topMain(argv.slice(1));
+  if (argv[0] === 'profile') return (await import('./profile/profile-cli.js')).profileMain(argv.slice(1));
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags(argv);
