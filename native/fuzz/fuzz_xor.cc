@@ -3,6 +3,7 @@
 // whatever it decodes must survive an encode/decode round trip bit for bit.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../xor.h"
@@ -46,5 +47,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     i++;
   });
   if (err != nullptr || mismatch || i != got.size()) fail();
+
+  // The batch encoder (timestamps as doubles, as from JS) gives the same bytes when every timestamp is
+  // exact as a double, and stops at the first one beyond +-2^53 leaving the chunk empty.
+  std::vector<double> ts, vs;
+  for (const Sample& x : got) {
+    ts.push_back(static_cast<double>(x.t));
+    double v;
+    std::memcpy(&v, &x.v, 8);
+    vs.push_back(v);
+  }
+  // A timestamp that rounds on the way to double but stays within range is encoded rounded, so bytes are
+  // compared only when every timestamp is exact.
+  size_t firstBad = got.size();
+  bool exact = true;
+  for (size_t k = 0; k < got.size(); k++) {
+    if (!(ts[k] >= -9007199254740992.0 && ts[k] <= 9007199254740992.0)) {
+      firstBad = k;
+      break;
+    }
+    exact = exact && static_cast<int64_t>(ts[k]) == got[k].t;
+  }
+  promshard::XorState bs;
+  promshard::xorInitState(bs);
+  std::vector<uint8_t> batch(2 + got.size() * 20 + promshard::kXorAppendSlack);
+  batch[0] = batch[1] = 0;
+  const size_t done = promshard::xorAppendBatchMillis(bs, batch.data(), ts.data(), vs.data(), ts.size());
+  if (done != firstBad) fail();
+  if (firstBad == got.size()) {
+    if (exact && (promshard::xorChunkLength(bs) != buf.size() ||
+                  std::memcmp(batch.data(), buf.data(), buf.size()) != 0)) {
+      fail();
+    }
+  } else if (bs.count != 0) {
+    fail();
+  }
   return 0;
 }
