@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { native } from '../src/native/binding.js';
 import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
@@ -501,12 +502,18 @@ export default async function run(args: string[]): Promise<void> {
       adjSamples += b.samples;
       adj.push(BlockReader.open(join(cdir, b.ulid)));
     }
+    const h5 = monitorEventLoopDelay({ resolution: 5 });
+    h5.enable();
     const c0 = performance.now();
     const merged = await mergeBlocks(cdir, adj);
     const c1 = performance.now();
+    h5.disable();
     console.log(
       `  mergeBlocks ${ms(c0, c1)} ms: ${fmt(Math.round(adjSamples / ((c1 - c0) / 1000)))} samples/s ` +
         `(chunks copied as they are; ${fmt(merged!.stats.numChunks)} chunks)`,
+    );
+    console.log(
+      `  event loop blocked at most ${(h5.max / 1e6).toFixed(0)} ms at a time (p99 ${(h5.percentile(99) / 1e6).toFixed(0)} ms)`,
     );
     for (const b of adj) b.close();
     console.log(
@@ -521,12 +528,18 @@ export default async function run(args: string[]): Promise<void> {
       ovSamples += b.samples;
       ov.push(BlockReader.open(join(odir, b.ulid)));
     }
+    const h6 = monitorEventLoopDelay({ resolution: 5 });
+    h6.enable();
     const o0 = performance.now();
     const om = await mergeBlocks(odir, ov);
     const o1 = performance.now();
+    h6.disable();
     console.log(
       `  mergeBlocks ${ms(o0, o1)} ms: ${fmt(Math.round(ovSamples / ((o1 - o0) / 1000)))} samples/s ` +
         `(${fmt(om!.stats.numSamples)} samples out, ${fmt(om!.stats.numChunks)} chunks)`,
+    );
+    console.log(
+      `  event loop blocked at most ${(h6.max / 1e6).toFixed(0)} ms at a time (p99 ${(h6.percentile(99) / 1e6).toFixed(0)} ms)`,
     );
     for (const b of ov) b.close();
 

@@ -25,6 +25,7 @@ import {
   type Tombstones,
 } from './tombstones.js';
 import { newUlid } from './ulid.js';
+import { maybeYield } from './yield.js';
 
 export const TMP_SUFFIX = '.tmp-for-creation';
 const FLUSH_AT = 1 << 20;
@@ -238,6 +239,8 @@ async function writeChunks(
   new DataView(header.buffer).setUint32(0, CHUNKS_MAGIC);
   try {
     for (const s of series) {
+      const y = maybeYield();
+      if (y) await y;
       const refs = new Float64Array(s.chunks.length);
       for (let k = 0; k < s.chunks.length; k++) {
         const c = s.chunks[k];
@@ -316,6 +319,8 @@ async function writeIndex(
     // Like Prometheus, the TOC points at the end of the symbol table, before the alignment padding.
     const tocSeries = f.pos;
     for (let i = 0; i < series.length; i++) {
+      const y = maybeYield();
+      if (y) await y;
       const s = series[i];
       const at = await f.pad(16);
       const id = at / 16;
@@ -385,6 +390,8 @@ async function writeIndex(
     const tocPostings = await f.pad(4);
     const postingsOffsets: { name: string; value: string; off: number }[] = [];
     const putPostings = async (name: string, value: string, list: number[]): Promise<void> => {
+      const y = maybeYield();
+      if (y) await y;
       postingsOffsets.push({ name, value, off: f.pos });
       await putSection((e) => {
         e.be32(list.length);

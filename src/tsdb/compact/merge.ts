@@ -6,6 +6,7 @@ import type { BlockDesc, BlockMeta } from '../block/meta.js';
 import type { BlockReader, StoredSeries } from '../block/reader.js';
 import { mergeSeriesChunks } from '../block/series-chunks.js';
 import { type SeriesInput, writeBlock } from '../block/writer.js';
+import { maybeYield } from '../block/yield.js';
 
 export { mergeSeriesChunks, SAMPLES_PER_CHUNK } from '../block/series-chunks.js';
 
@@ -54,10 +55,10 @@ export async function mergeBlocks(
   const minTime = opts.minTime ?? Math.min(...blocks.map((b) => b.meta.minTime));
   const maxTime = opts.maxTime ?? Math.max(...blocks.map((b) => b.meta.maxTime));
   const series: SeriesInput[] = [];
-  let n = 0;
   for (const { labels, parts } of mergeSeries(blocks)) {
     // Let the shard's event loop serve appends and queries while a large merge runs.
-    if (++n % 1000 === 0) await new Promise((r) => setImmediate(r));
+    const y = maybeYield();
+    if (y) await y;
     const chunks = mergeSeriesChunks(
       parts.map((p) => ({ chunks: p.chunks, deleted: p.deleted })),
       minTime,
