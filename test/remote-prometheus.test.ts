@@ -23,6 +23,7 @@ describe.skipIf(!havePrometheus)('with a real Prometheus 2.42', () => {
   let base: string;
   let sender: PromProc | undefined;
   let federator: PromProc | undefined;
+  let reader: PromProc | undefined;
 
   beforeAll(async () => {
     storage = new FakeStorage();
@@ -43,6 +44,7 @@ describe.skipIf(!havePrometheus)('with a real Prometheus 2.42', () => {
   afterAll(async () => {
     await sender?.stop();
     await federator?.stop();
+    await reader?.stop();
     await app?.close();
   });
 
@@ -143,5 +145,37 @@ scrape_configs:
       data: { result: { value: [number, string] }[] };
     };
     expect(self.data.result[0].value[1]).toBe('1');
+  });
+
+  it('is read by a Prometheus through remote_read', async () => {
+    reader = await startPrometheus(`
+global:
+  scrape_interval: 1h
+remote_read:
+  - url: ${base}/api/v1/read
+    read_recent: true
+`);
+    const r = (await (
+      await fetch(`${reader.url}/api/v1/query?query=${encodeURIComponent('count({job="prom"})')}`)
+    ).json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    expect(r.status).toBe('success');
+    const n = Number(r.data.result[0]?.value[1] ?? 0);
+    const ours = await storage.series(
+      [[{ type: '=', name: 'job', value: 'prom' }]],
+      Date.now() - 300_000,
+      Date.now(),
+    );
+    console.log(
+      `remote read: a Prometheus 2.42 reading from us counts ${n} series of job="prom" (we hold ${ours.length})`,
+    );
+    expect(n).toBeGreaterThan(100);
+    const up = (await (
+      await fetch(`${reader.url}/api/v1/query?query=${encodeURIComponent('up{job="prom"}')}`)
+    ).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    expect(up.data.result[0].metric.from).toBe('promshard');
+    expect(up.data.result[0].value[1]).toBe('1');
   });
 });
