@@ -55,6 +55,8 @@ export interface StartOptions {
   configYaml?: string;
   /** promshard only: --storage.tsdb.shards. */
   shards?: number;
+  /** --web.enable-admin-api (default true: the profile endpoint needs it). */
+  adminApi?: boolean;
   /** Extra flags. */
   extraArgs?: string[];
 }
@@ -72,7 +74,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
     `--storage.tsdb.path=${dataDir}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--web.enable-remote-write-receiver',
-    '--web.enable-admin-api',
+    ...(opts.adminApi === false ? [] : ['--web.enable-admin-api']),
     ...(opts.extraArgs ?? []),
   ];
   let proc: ChildProcess;
