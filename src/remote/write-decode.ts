@@ -187,15 +187,32 @@ class SeriesCache {
   }
 }
 
-/** Strings held once (label names of cached series). Bounded: cleared when full. */
-class Interner {
-  private readonly map = new Map<string, string>();
+/** Valid label names seen, found by their bytes; bounded (cleared when full). */
+class NameTable {
+  private bytes: Uint8Array[] = [];
+  private strings: string[] = [];
   constructor(private readonly capacity: number) {}
-  get(s: string): string {
-    const have = this.map.get(s);
-    if (have !== undefined) return have;
-    if (this.map.size >= this.capacity) this.map.clear();
-    this.map.set(s, s);
+
+  find(b: Uint8Array, from: number, to: number): string | undefined {
+    const n = to - from;
+    const list = this.bytes;
+    for (let k = 0; k < list.length; k++) {
+      const x = list[k];
+      if (x.length !== n) continue;
+      let i = 0;
+      while (i < n && x[i] === b[from + i]) i++;
+      if (i === n) return this.strings[k];
+    }
+    return undefined;
+  }
+
+  add(b: Uint8Array, from: number, to: number, s: string): string {
+    if (this.bytes.length >= this.capacity) {
+      this.bytes = [];
+      this.strings = [];
+    }
+    this.bytes.push(b.slice(from, to));
+    this.strings.push(s);
     return s;
   }
 }
@@ -203,7 +220,7 @@ class Interner {
 /** A decoder with a bounded series cache (see SeriesCache). */
 export class WriteDecoder {
   private readonly cache: SeriesCache;
-  private readonly names = new Interner(4096);
+  private readonly names = new NameTable(64);
   private readonly r = new ProtoReader(new Uint8Array(0));
   private scratchT = new Float64Array(0);
   private scratchV = new Float64Array(0);
@@ -439,51 +456,78 @@ export class WriteDecoder {
     const r = this.r;
     r.reset(b, from, tsEnd);
     while (r.pos < tsEnd) {
-      const k = r.key();
-      if (k !== KEY_LABEL) {
-        r.skip(k & 7);
-        continue;
-      }
-      const lEnd = r.lenEnd();
       let ns = 0;
       let ne = 0;
       let vs = 0;
       let ve = 0;
-      r.end = lEnd;
-      while (r.pos < lEnd) {
-        const lk = r.key();
-        if (lk === KEY_NAME) {
-          ne = r.lenEnd();
-          ns = r.pos;
-          r.pos = ne;
-        } else if (lk === KEY_VALUE) {
-          ve = r.lenEnd();
-          vs = r.pos;
-          r.pos = ve;
-        } else r.skip(lk & 7);
+      const p = r.pos;
+      // Fast path: 0x0a L 0x0a NL name [0x12 VL value], all lengths one byte and consistent.
+      const l = b[p + 1];
+      const nl = b[p + 3];
+      let fast = false;
+      if (b[p] === 0x0a && l < 0x80 && b[p + 2] === 0x0a && nl < 0x80 && p + 2 + l <= tsEnd) {
+        if (l === 2 + nl) {
+          ns = p + 4;
+          ne = ns + nl;
+          vs = ve = ne;
+          fast = true;
+        } else if (b[p + 4 + nl] === 0x12 && b[p + 5 + nl] < 0x80 && l === 4 + nl + b[p + 5 + nl]) {
+          ns = p + 4;
+          ne = ns + nl;
+          vs = ne + 2;
+          ve = vs + b[p + 5 + nl];
+          fast = true;
+        }
       }
-      r.end = tsEnd;
+      if (fast) r.pos = p + 2 + l;
+      else {
+        const k = r.key();
+        if (k !== KEY_LABEL) {
+          r.skip(k & 7);
+          continue;
+        }
+        const lEnd = r.lenEnd();
+        r.end = lEnd;
+        while (r.pos < lEnd) {
+          const lk = r.key();
+          if (lk === KEY_NAME) {
+            ne = r.lenEnd();
+            ns = r.pos;
+            r.pos = ne;
+          } else if (lk === KEY_VALUE) {
+            ve = r.lenEnd();
+            vs = r.pos;
+            r.pos = ve;
+          } else r.skip(lk & 7);
+        }
+        r.end = tsEnd;
+      }
       if (this.bad !== '') continue;
-      if (!validName(b, ns, ne)) {
-        this.bad =
-          ns === ne
-            ? 'empty label name'
-            : isUtf8(b.subarray(ns, ne))
-              ? `invalid label name: ${JSON.stringify(b.utf8Slice(ns, ne))}`
-              : 'invalid UTF-8 in label name';
-        continue;
+      // Names are few and repeat in every series: known ones are found by their bytes (no new string,
+      // no validation again) and held once.
+      let name = this.names.find(b, ns, ne);
+      if (name === undefined) {
+        if (!validName(b, ns, ne)) {
+          this.bad =
+            ns === ne
+              ? 'empty label name'
+              : isUtf8(b.subarray(ns, ne))
+                ? `invalid label name: ${JSON.stringify(b.utf8Slice(ns, ne))}`
+                : 'invalid UTF-8 in label name';
+          continue;
+        }
+        name = this.names.add(b, ns, ne, b.latin1Slice(ns, ne));
       }
       if (ve === vs) continue; // empty values are dropped, as Prometheus does
       let value: string;
       if (isAscii(b, vs, ve)) value = b.latin1Slice(vs, ve);
       else if (isUtf8(b.subarray(vs, ve))) value = b.utf8Slice(vs, ve);
       else {
-        this.bad = `invalid UTF-8 in the value of label ${JSON.stringify(b.latin1Slice(ns, ne))}`;
+        this.bad = `invalid UTF-8 in the value of label ${JSON.stringify(name)}`;
         continue;
       }
-      // Names are few and repeat in every series: held once. Values are not interned (at 1M series the
-      // lookups cost more CPU than the memory they save).
-      labels.push(this.names.get(b.latin1Slice(ns, ne)), value);
+      // Values are not interned: at 1M series the lookups cost more CPU than the memory they save.
+      labels.push(name, value);
     }
     if (this.bad !== '') return labels;
     if (labels.length === 0) this.bad = 'series has no labels';
