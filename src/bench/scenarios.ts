@@ -461,9 +461,9 @@ async function runOn(name: ScenarioName, kind: ServerKind | 'url', ctx: Ctx): Pr
       const queries = loadQueries(f);
       if (kind !== 'url' || f.prefill === true) await prefill(f, url, quiet);
       const q = await runQueryChild(url, f, queries, durationS);
-      // Ingest continues from now - 10 min at 15 s per round, then follows the clock, so queries at
-      // "now" see the data as it arrives.
-      const t0 = Math.floor(Date.now() / 15_000) * 15_000 - 600_000;
+      // Ingest follows the clock from now (the prefill ends just before), so queries at "now" see the
+      // data as it arrives and no series gets a sample older than its last prefilled one.
+      const t0 = Date.now();
       const m = await measured(
         server,
         async () => {
@@ -484,6 +484,16 @@ async function runOn(name: ScenarioName, kind: ServerKind | 'url', ctx: Ctx): Pr
       // scrape: let the server scrape for the duration, then ask it what it scraped (PromQL, so it works
       // for any server), and measure the server's CPU and memory over the same time.
       const iv = f['scrape-interval'] as number;
+      // Measure from the moment every target has been scraped once (service discovery and the
+      // scrape offsets of each server take a while), so both servers are timed over full intervals.
+      const warm = Date.now();
+      while (Date.now() - warm < 120_000) {
+        const n = await instantValue(url, `count(up{job="${job}"} == 1)`);
+        if (n !== null && n >= (f.targets as number)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await new Promise((r) => setTimeout(r, iv * 1000));
+      log(quiet, `all ${f.targets} targets up after ${((Date.now() - warm) / 1000).toFixed(1)} s; measuring`);
       let scraped: number | null = null;
       const m = await measured(
         server,
@@ -546,7 +556,8 @@ function ratiosOf(a: TargetResult, b: TargetResult): Ratio[] {
     x: number | null | undefined,
     y: number | null | undefined,
     better: 'higher' | 'lower',
-  ) =>
+  ) => {
+    if (x == null && y == null) return;
     r.push({
       figure,
       promshard: x ?? null,
@@ -554,6 +565,7 @@ function ratiosOf(a: TargetResult, b: TargetResult): Ratio[] {
       ratio: x != null && y != null && y !== 0 ? Math.round((x / y) * 1000) / 1000 : null,
       better,
     });
+  };
   if (a.ingest && b.ingest) {
     add('samples/s (wall)', a.ingest.samplesPerSecond, b.ingest.samplesPerSecond, 'higher');
     add('remote-write request p50 ms', a.ingest.requestMs.p50, b.ingest.requestMs.p50, 'lower');
