@@ -54,7 +54,7 @@ class MemoryAppendable implements Appendable {
 
 interface Reply {
   status?: number;
-  body: string;
+  body: string | Buffer;
   contentType?: string;
   gzip?: boolean;
   delay?: number;
@@ -74,7 +74,7 @@ beforeAll(async () => {
       const headers: Record<string, string> = {
         'content-type': r.contentType ?? 'text/plain; version=0.0.4; charset=utf-8',
       };
-      let body: Buffer = Buffer.from(r.body);
+      let body: Buffer = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
       if (r.gzip) {
         headers['content-encoding'] = 'gzip';
         body = gzipSync(body);
@@ -278,6 +278,44 @@ describe('limits and bad input', () => {
     expect(loop.lastError).toMatch(/^line 3: /);
     expect(app.find('__name__="a"')).toHaveLength(0);
     expect(app.last('__name__="up"')).toBe(0);
+  });
+
+  it('fails the scrape on invalid UTF-8 in a label value or HELP text, as Prometheus 2.42', async () => {
+    // Observed with the real 2.42 binary on loopback: `invalid UTF-8 label value` (text and OpenMetrics),
+    // `help text is not a valid utf8 string`; invalid bytes in a free comment are ignored.
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    const app = new MemoryAppendable();
+    const loop = makeLoop(JOB, app);
+    reply = { body: bytes('a 1\nb{l="x', [0xff, 0xfe], 'y"} 2\n') };
+    await loop.scrapeAndReport();
+    expect(loop.health).toBe('down');
+    expect(loop.lastError).toBe('line 2: invalid UTF-8 label value');
+    expect(app.find('__name__="a"')).toHaveLength(0);
+    expect(app.last('__name__="up"')).toBe(0);
+
+    reply = { body: bytes('# HELP c help ', [0xc3], ' text\nc 1\n') };
+    await loop.scrapeAndReport();
+    expect(loop.lastError).toBe('line 1: help text is not a valid utf8 string');
+
+    reply = {
+      body: bytes('# TYPE e gauge\ne{l="x', [0xff], '"} 1\n# EOF\n'),
+      contentType: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    };
+    await loop.scrapeAndReport();
+    expect(loop.lastError).toBe('line 2: invalid UTF-8 label value');
+
+    // An earlier malformed line is reported first, as 2.42 stops at the first bad entry.
+    reply = { body: bytes('a{ 1\nb{l="', [0xff], '"} 2\n') };
+    await loop.scrapeAndReport();
+    expect(loop.lastError).toMatch(/^line 1: /);
+
+    reply = { body: bytes('# just a comment ', [0xff], '\nd 1\nf{l="x\u{fffd}y"} 2\n') };
+    await loop.scrapeAndReport();
+    expect(loop.health).toBe('up');
+    expect(app.last('__name__="d"')).toBe(1);
+    // A correctly encoded U+FFFD is a valid character.
+    expect(app.last('__name__="f"', 'l="x\u{fffd}y"')).toBe(2);
   });
 
   it('cuts a hanging target at its timeout', async () => {

@@ -259,6 +259,49 @@ describe('malformed input', () => {
     });
   }
 
+  // OpenMetrics bodies and whether Prometheus 2.42 accepted them (observed with the real binary scraping each
+  // body on loopback: target up or down).
+  const omVerdicts: [string, string, boolean][] = [
+    ['two spaces before the value', '# TYPE a gauge\na  1\n# EOF\n', false],
+    ['tab before the value', '# TYPE a gauge\na\t1\n# EOF\n', false],
+    ['space inside braces', 'a{l="x", m="y"} 1\n# EOF\n', false],
+    ['space before the brace', 'a {l="x"} 1\n# EOF\n', false],
+    ['trailing comma in labels', 'a{l="x",} 1\n# EOF\n', false],
+    ['empty braces', 'a{} 1\n# EOF\n', true],
+    ['TYPE with a trailing space', '# TYPE a gauge \na 1\n# EOF\n', false],
+    ['HELP without text', '# HELP a\na 1\n# EOF\n', false],
+    ['HELP with empty text', '# HELP a \na 1\n# EOF\n', true],
+    ['TYPE without text', '# TYPE a\na 1\n# EOF\n', false],
+    ['unit not after an underscore', '# TYPE abytes gauge\n# UNIT abytes bytes\nabytes 1\n# EOF\n', false],
+    ['unit after an underscore', '# TYPE a_bytes gauge\n# UNIT a_bytes bytes\na_bytes 1\n# EOF\n', true],
+    ['space after the timestamp', 'a 1 2 \n# EOF\n', false],
+    ['space after the value', 'a 1 \n# EOF\n', false],
+    ['float timestamp', 'a 1 1700000000.5\n# EOF\n', true],
+    ['negative timestamp', 'a 1 -5\n# EOF\n', true],
+    ['exponent timestamp', 'a 1 1e3\n# EOF\n', true],
+    ['hex value', 'a 0x1F\n# EOF\n', false],
+    ['lower-case inf', 'a inf\n# EOF\n', true],
+    ['exemplar', 'a_total 1 # {t="x"} 1\n# EOF\n', true],
+    ['exemplar with timestamp', 'a_total 1 # {t="x"} 1 123\n# EOF\n', true],
+    ['two spaces before an exemplar', 'a_total 1  # {t="x"} 1\n# EOF\n', false],
+    ['exemplar without a space after #', 'a_total 1 #{t="x"} 1\n# EOF\n', false],
+    ['empty exemplar labels', 'a_total 1 # {} 1\n# EOF\n', true],
+    ['CRLF line ends', 'a 1\r\n# EOF\r\n', false],
+    ['EOF without newline', 'a 1\n# EOF', true],
+    ['two newlines after EOF', 'a 1\n# EOF\n\n', false],
+    ['unknown escape in a value', 'a{l="x\\ty"} 1\n# EOF\n', true],
+    ['TYPE twice', '# TYPE a gauge\n# TYPE a counter\na 1\n# EOF\n', true],
+    ['non-ASCII metric name', 'a\u00e9 1\n# EOF\n', false],
+    ['# alone', '#\na 1\n# EOF\n', false],
+  ];
+  for (const [what, body, ok] of omVerdicts) {
+    it(`OpenMetrics ${what}: ${ok ? 'accepted' : 'refused'} as by 2.42`, () => {
+      const { err } = parse(body, true);
+      if (ok) expect(err).toBeNull();
+      else expect(err).toBeInstanceOf(ParseError);
+    });
+  }
+
   it('survives random garbage without throwing or hanging', () => {
     const alphabet = 'ab_{}="\\, \n#0123.eE+-NaInf\t\r:';
     const cache = new SeriesCache();

@@ -233,7 +233,19 @@ function parseSlice(
       const a = pos + pre.length;
       if (a < len && body.substring(pos, a) === pre) {
         const nc = body.charCodeAt(a);
-        if (nc === SP || nc === TAB) {
+        if (om) {
+          // OpenMetrics: exactly one space, then the value.
+          if (nc === SP) {
+            e = guess;
+            i = a + 1;
+            line += prefixLines[e] + 1;
+            const pm = prefixMeta[e];
+            if (pm !== null) {
+              for (let k = 0; k < pm.length; k++) pm[k].lastIter = iter;
+              out.typeLines += pm.length;
+            }
+          }
+        } else if (nc === SP || nc === TAB) {
           // `foo {a="b"}` must not match the key `foo` (text format allows blanks before `{`).
           const b = skipWs(body, a, len);
           if (body.charCodeAt(b) !== LBRACE) {
@@ -314,7 +326,7 @@ function parseSlice(
         out.newEntries.push(e);
       }
       const sc = body.charCodeAt(ke);
-      if (sc !== SP && sc !== TAB) {
+      if (sc !== SP && (om || sc !== TAB)) {
         if (ke >= len || sc === NL)
           return new ParseError(line, `expected a value after ${quoteSnippet(body, i, ke)}`);
         return new ParseError(
@@ -329,57 +341,45 @@ function parseSlice(
       }
       prefixLines[e] = line - 1 - gapLine;
       prefixMeta[e] = gapMeta;
-      i = skipWs(body, ke, len);
+      i = om ? ke + 1 : skipWs(body, ke, len);
     }
 
     // Value, optional timestamp, optional exemplar (OpenMetrics), end of line.
-    const ve = tokenEnd(body, i, len);
-    if (ve === i) return new ParseError(line, `expected a value after ${quoteSnippet(body, pos, i)}`);
-    const v = parseFloatSpan(body, i, ve);
-    if (!floatOk) return new ParseError(line, `invalid value ${quoteSnippet(body, i, ve)}`);
-    i = skipWs(body, ve, len);
-    let t = Number.NaN;
-    let c = i < len ? body.charCodeAt(i) : NL;
-    if (c !== NL && c !== HASH) {
-      const te = tokenEnd(body, i, len);
-      if (om) {
-        const ts = parseFloatSpan(body, i, te);
-        if (!floatOk || !Number.isFinite(ts)) {
-          return new ParseError(line, `invalid timestamp ${quoteSnippet(body, i, te)}`);
-        }
-        t = Math.trunc(ts * 1000);
-      } else {
-        t = parseIntSpan(body, i, te);
-        if (!intOk) return new ParseError(line, `invalid timestamp ${quoteSnippet(body, i, te)}`);
-      }
-      i = skipWs(body, te, len);
-      c = i < len ? body.charCodeAt(i) : NL;
+    if (n === cap) {
+      out.grow();
+      cap = out.v.length;
     }
-    if (c === HASH) {
-      if (!om)
-        return new ParseError(line, `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} after the value`);
-      const r = skipExemplar(body, i, len);
+    if (om) {
+      const r = omSampleTail(body, i, len, out, n);
       if (typeof r === 'string') return new ParseError(line, r);
       i = r;
-      c = i < len ? body.charCodeAt(i) : NL;
-    }
-    if (c !== NL) {
-      return new ParseError(
-        line,
-        `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} at the end of the line`,
-      );
+    } else {
+      const ve = tokenEnd(body, i, len);
+      if (ve === i) return new ParseError(line, `expected a value after ${quoteSnippet(body, pos, i)}`);
+      const v = parseFloatSpan(body, i, ve);
+      if (!floatOk) return new ParseError(line, `invalid value ${quoteSnippet(body, i, ve)}`);
+      i = skipWs(body, ve, len);
+      let t = Number.NaN;
+      let c = i < len ? body.charCodeAt(i) : NL;
+      if (c !== NL && c !== HASH) {
+        const te = tokenEnd(body, i, len);
+        t = parseIntSpan(body, i, te);
+        if (!intOk) return new ParseError(line, `invalid timestamp ${quoteSnippet(body, i, te)}`);
+        i = skipWs(body, te, len);
+        c = i < len ? body.charCodeAt(i) : NL;
+      }
+      if (c !== NL) {
+        const what = c === HASH ? 'after the value' : 'at the end of the line';
+        return new ParseError(line, `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} ${what}`);
+      }
+      out.v[n] = v;
+      out.t[n] = t;
     }
     pos = i + 1;
     gapStart = pos;
     gapLine = line;
     gapMeta = null;
 
-    if (n === cap) {
-      out.grow();
-      cap = out.v.length;
-    }
-    out.v[n] = v;
-    out.t[n] = t;
     out.entry[n] = e;
     out.line[n] = line;
     n++;
@@ -514,8 +514,10 @@ function omComment(
   const ne = scanMetricName(body, i, e);
   if (ne === i || (ne < e && body.charCodeAt(ne) !== SP))
     return `invalid metric name in ${word} line ${quoteSnippet(body, s, e)}`;
+  // The name must be followed by a space and the text (which may be empty), as Prometheus 2.42.
+  if (ne === e) return `expected text in ${word}`;
   const name = body.substring(i, ne);
-  const text = ne < e ? body.substring(ne + 1, e) : '';
+  const text = body.substring(ne + 1, e);
   if (word === 'TYPE') {
     if (!OM_TYPES.has(text)) return `invalid metric type ${JSON.stringify(text)}`;
     const m = metaFor(cache, name, iter);
@@ -523,7 +525,7 @@ function omComment(
     return m;
   }
   if (word === 'UNIT') {
-    if (text !== '' && !name.endsWith(text))
+    if (text !== '' && !name.endsWith(`_${text}`))
       return `unit ${JSON.stringify(text)} is not a suffix of the metric ${JSON.stringify(name)}`;
     const m = metaFor(cache, name, iter);
     m.unit = ownStrings(text);
@@ -532,6 +534,50 @@ function omComment(
   const m = metaFor(cache, name, iter);
   m.help = ownStrings(unescapeHelp(text, true));
   return m;
+}
+
+/** End of an OpenMetrics token: anything up to a space or the end of the line (tabs and CRs included). */
+function omTokenEnd(body: string, i: number, end: number): number {
+  while (i < end) {
+    const c = body.charCodeAt(i);
+    if (c === SP || c === NL) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The rest of an OpenMetrics sample line from its value: `value[ timestamp][ # {exemplar} value[ ts]]\n`,
+ * single spaces only and nothing trailing, as Prometheus 2.42's lexer. Writes out.v[n] and out.t[n]; returns
+ * the index of the line's newline or an error.
+ */
+function omSampleTail(body: string, i: number, len: number, out: ParsedSamples, n: number): number | string {
+  const ve = omTokenEnd(body, i, len);
+  if (ve === i) return 'expected a value after the series (one space, then the value)';
+  const v = parseFloatSpan(body, i, ve);
+  if (!floatOk) return `invalid value ${quoteSnippet(body, i, ve)}`;
+  let t = Number.NaN;
+  i = ve;
+  if (body.charCodeAt(i) === SP && body.charCodeAt(i + 1) !== HASH) {
+    const te = omTokenEnd(body, i + 1, len);
+    if (te === i + 1)
+      return `expected a timestamp or "# {" after the value, got ${quoteSnippet(body, i, lineEnd(body, i))}`;
+    const ts = parseFloatSpan(body, i + 1, te);
+    if (!floatOk || !Number.isFinite(ts)) return `invalid timestamp ${quoteSnippet(body, i + 1, te)}`;
+    t = Math.trunc(ts * 1000);
+    i = te;
+  }
+  if (body.charCodeAt(i) === SP && body.charCodeAt(i + 1) === HASH) {
+    const r = skipExemplar(body, i + 1, len);
+    if (typeof r === 'string') return r;
+    i = r;
+  }
+  if (i < len && body.charCodeAt(i) !== NL) {
+    return `unexpected ${quoteSnippet(body, i, lineEnd(body, i))} at the end of the line`;
+  }
+  out.v[n] = v;
+  out.t[n] = t;
+  return i;
 }
 
 /** Checks and skips an OpenMetrics exemplar `# {labels} value [timestamp]`; returns the index after it. */
@@ -549,12 +595,12 @@ function skipExemplar(body: string, i: number, len: number): number | string {
   if (runes > 128) return 'invalid exemplar: label set longer than 128 characters';
   if (body.charCodeAt(le) !== SP) return 'invalid exemplar: expected a value';
   let j = le + 1;
-  const ve = tokenEnd(body, j, len);
+  const ve = omTokenEnd(body, j, len);
   parseFloatSpan(body, j, ve);
   if (ve === j || !floatOk) return `invalid exemplar value ${quoteSnippet(body, j, ve)}`;
   j = ve;
   if (body.charCodeAt(j) === SP) {
-    const te = tokenEnd(body, j + 1, len);
+    const te = omTokenEnd(body, j + 1, len);
     const ts = parseFloatSpan(body, j + 1, te);
     if (te === j + 1 || !floatOk || !Number.isFinite(ts))
       return `invalid exemplar timestamp ${quoteSnippet(body, j + 1, te)}`;

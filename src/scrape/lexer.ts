@@ -305,5 +305,7 @@ export function parseLabelBlock(
     const c = body.charCodeAt(i);
     if (c !== COMMA) return `expected "," or "}" after the value of label ${JSON.stringify(name)}`;
     i++;
+    // The text format allows a comma before `}`; OpenMetrics (2.42's parser) does not.
+    if (!lenient && i >= close) return 'expected a label name after ","';
   }
 }

@@ -12,11 +12,12 @@ import { type Dispatcher, request } from 'undici';
 import { relabel, sortedPairs } from '../config/relabel.js';
 import type { Appendable, AppendOutcome, AppendRequest } from '../shared/ingest.js';
 import { STALE_NAN } from '../shared/storage.js';
-import { ParsedSamples, parseExpositionAsync } from './exposition.js';
+import { ParsedSamples, ParseError, parseExpositionAsync } from './exposition.js';
 import { isOpenMetricsContentType, parseOpenMetrics } from './parse-openmetrics.js';
 import { parseText } from './parse-text.js';
 import { SeriesCache } from './series-cache.js';
 import { type CompiledScrapeConfig, scrapeOffset, type Target } from './target.js';
+import { findUtf8Problem, type Utf8Problem } from './utf8.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -266,7 +267,7 @@ export class ScrapeLoop {
     }
   }
 
-  private async fetchBody(): Promise<{ body: string; contentType: string }> {
+  private async fetchBody(): Promise<{ body: string; contentType: string; utf8: Utf8Problem | null }> {
     const t = this.target;
     const cfg = this.opts.sc.cfg;
     const headers: Record<string, string> = {
@@ -314,8 +315,10 @@ export class ScrapeLoop {
           throw new Error(`gzip: ${(err as Error).message}`);
         }
       }
-      const ct = res.headers['content-type'];
-      return { body: buf.toString('utf8'), contentType: Array.isArray(ct) ? ct[0] : (ct ?? '') };
+      const ctHeader = res.headers['content-type'];
+      const contentType = Array.isArray(ctHeader) ? ctHeader[0] : (ctHeader ?? '');
+      const utf8 = findUtf8Problem(buf, isOpenMetricsContentType(contentType));
+      return { body: buf.toString('utf8'), contentType, utf8 };
     } catch (err) {
       const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : (err as Error).message;
       throw new Error(`Get ${JSON.stringify(t.url)}: ${reason}`);
@@ -408,9 +411,10 @@ export class ScrapeLoop {
     let err: string | null = this.forcedError;
     let body = '';
     let contentType = '';
+    let utf8: Utf8Problem | null = null;
     if (err === null) {
       try {
-        ({ body, contentType } = await this.fetchBody());
+        ({ body, contentType, utf8 } = await this.fetchBody());
       } catch (e) {
         err = e instanceof Error ? e.message : String(e);
       }
@@ -440,7 +444,9 @@ export class ScrapeLoop {
       // Let the body go before waiting on the append: kept alive across that await, every body would be
       // promoted to the old generation and make major GCs (main-thread pauses) far more frequent.
       body = '';
-      if (perr !== null) err = perr.message;
+      if (utf8 !== null && (perr === null || perr.line > utf8.line))
+        err = new ParseError(utf8.line, utf8.message).message;
+      else if (perr !== null) err = perr.message;
       for (let i = 0; i < out.count && err === null; i++) {
         const e = out.entry[i];
         if (cache.final[e] === undefined) {
