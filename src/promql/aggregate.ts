@@ -118,51 +118,81 @@ export class Accumulator {
     const value = this.value;
     const mean = this.mean;
     const count = this.count;
-    const op = this.op;
-    for (let k = 0; k < n; k++) {
-      if (has[k] === 0) continue;
-      const x = v[k];
-      const j = base + k;
-      const c = count[j];
-      if (c === 0) {
-        count[j] = 1;
-        value[j] = op === 'stddev' || op === 'stdvar' ? 0 : op === 'group' || op === 'count' ? 1 : x;
-        mean[j] = x;
-        continue;
-      }
-      const cnt = c + 1;
-      count[j] = cnt;
-      switch (op) {
-        case 'sum':
-          value[j] += x;
-          break;
-        case 'avg': {
+    // One tight loop per operator (a switch inside the loop costs more than the arithmetic).
+    switch (this.op) {
+      case 'sum':
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          if (count[j] === 0) value[j] = v[k];
+          else value[j] += v[k];
+          count[j]++;
+        }
+        return;
+      case 'count':
+      case 'group':
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          count[j]++;
+          value[j] = this.op === 'count' ? count[j] : 1;
+        }
+        return;
+      case 'min':
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          const x = v[k];
+          if (count[j] === 0 || value[j] > x || Number.isNaN(value[j])) value[j] = x;
+          count[j]++;
+        }
+        return;
+      case 'max':
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          const x = v[k];
+          if (count[j] === 0 || value[j] < x || Number.isNaN(value[j])) value[j] = x;
+          count[j]++;
+        }
+        return;
+      case 'avg':
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          const x = v[k];
+          if (count[j] === 0) {
+            count[j] = 1;
+            mean[j] = x;
+            continue;
+          }
+          const cnt = ++count[j];
           const m = mean[j];
           if (m === Number.POSITIVE_INFINITY || m === Number.NEGATIVE_INFINITY) {
-            if ((x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) && m > 0 === x > 0) break;
-            if (Number.isFinite(x)) break;
+            if ((x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) && m > 0 === x > 0)
+              continue;
+            if (Number.isFinite(x)) continue;
           }
           mean[j] = m + (x / cnt - m / cnt);
-          break;
         }
-        case 'count':
-          value[j] = cnt;
-          break;
-        case 'group':
-          break;
-        case 'min':
-          if (value[j] > x || Number.isNaN(value[j])) value[j] = x;
-          break;
-        case 'max':
-          if (value[j] < x || Number.isNaN(value[j])) value[j] = x;
-          break;
-        default: {
-          // stddev, stdvar: Welford
+        return;
+      default:
+        // stddev, stdvar: Welford, as 2.42.
+        for (let k = 0; k < n; k++) {
+          if (has[k] === 0) continue;
+          const j = base + k;
+          const x = v[k];
+          if (count[j] === 0) {
+            count[j] = 1;
+            mean[j] = x;
+            value[j] = 0;
+            continue;
+          }
+          const cnt = ++count[j];
           const delta = x - mean[j];
           mean[j] += delta / cnt;
           value[j] += delta * (x - mean[j]);
         }
-      }
     }
   }
 

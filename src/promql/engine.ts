@@ -455,6 +455,11 @@ class Evaluation {
           this.rangeCall(inner, ctx, acc);
           return this.vector(acc.result());
         }
+        if (isSimpleAggregate(e.op) && inner.kind === 'vectorSelector') {
+          const acc = new Accumulator(e.op, e.grouping, e.without, n);
+          this.selectVector(inner, ctx, false, acc);
+          return this.vector(acc.result());
+        }
         const v = this.eval(e.expr, ctx);
         if (v.type !== 'vector') throw new QueryError('internal', 'aggregation over a non-vector');
         return this.vector(aggregate(e.op, v.series, e.grouping, e.without, param, n));
