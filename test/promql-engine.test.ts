@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QueryError } from '../src/promql/api.js';
 import { Engine } from '../src/promql/engine.js';
-import { labelsFromObject } from '../src/shared/labels.js';
+import { labelsFromObject, labelsKey } from '../src/shared/labels.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import type { Queryable, SeriesData } from '../src/shared/storage.js';
 import { isStaleNaN, STALE_NAN_BITS } from '../src/shared/storage.js';
@@ -182,5 +182,31 @@ describe('PromQL engine', () => {
     expect(ok.type).toBe('vector');
     const long = await fails(e.instantQuery(Array(3000).fill('x').join(' + on(instance) '), 5 * M));
     expect(long.message).toContain('query is too complex');
+  });
+
+  it('topk/bottomk pick the same series in range queries as in instant queries (ties, NaN)', async () => {
+    const q = new MemoryQueryable();
+    for (let i = 0; i < 12; i++) {
+      const t = new Float64Array(21);
+      const v = new Float64Array(21);
+      for (let j = 0; j <= 20; j++) {
+        t[j] = j * 15 * S;
+        v[j] = (i * 7 + j * 3) % 5 === 0 ? Number.NaN : ((i * 7 + j * 3) % 4) * (i % 3 === 0 ? 1 : 2);
+      }
+      q.append(labelsFromObject({ __name__: 'y', g: String(i % 2), i: String(i) }), t, v);
+    }
+    const e = new Engine(q);
+    for (const query of ['topk(2, y)', 'bottomk(3, y)', 'topk by (g) (1, y)', 'bottomk by (g) (2, y)']) {
+      const r = await e.rangeQuery(query, 0, 5 * M, 15 * S);
+      if (r.type !== 'matrix') throw new Error('matrix expected');
+      for (let t = 0; t <= 5 * M; t += 15 * S) {
+        const inst = await e.instantQuery(query, t);
+        if (inst.type !== 'vector') throw new Error('vector expected');
+        const fromRange = r.series.filter((s) => s.t.includes(t)).map((s) => labelsKey(s.labels));
+        expect(fromRange.sort(), `${query} at ${t}`).toEqual(
+          inst.samples.map((s) => labelsKey(s.labels)).sort(),
+        );
+      }
+    }
   });
 });

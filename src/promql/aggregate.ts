@@ -264,6 +264,21 @@ function topBottomK(
   param: Float64Array,
   n: number,
 ): StepSeries[] {
+  for (let k = 0; k < n; k++) {
+    const p = param[k];
+    if (!(p <= 2 ** 63 && p >= -(2 ** 63))) {
+      throw new QueryError('execution', `Scalar value ${formatFloatG(p)} overflows int64`);
+    }
+  }
+  let maxGroup = 0;
+  const sizes = new Int32Array(G);
+  for (let i = 0; i < series.length; i++) if (groupOf[i] >= 0) sizes[groupOf[i]]++;
+  for (let g = 0; g < G; g++) if (sizes[g] > maxGroup) maxGroup = sizes[g];
+  let K = 0;
+  for (let k = 0; k < n; k++) K = Math.max(K, Math.min(Math.trunc(param[k]), maxGroup));
+  // With few groups, keep one heap per (group, step) and walk each series' columns once (cache-friendly);
+  // the order of candidates per heap is unchanged, so the choice is the same.
+  if (n > 1 && G * n * K <= 4_000_000) return topBottomKBySeries(op, series, groupOf, G, param, n, K);
   const top = op === 'topk';
   const outSeries: (StepSeries | null)[] = series.map(() => null);
   let lastOrder: number[] = [];
@@ -355,6 +370,110 @@ function topBottomK(
     lastOrder = order;
   }
   if (n === 1) return lastOrder.map((i) => outSeries[i] as StepSeries);
+  return outSeries.filter((s): s is StepSeries => s !== null);
+}
+
+/** topBottomK with series as the outer loop: heaps for every (group, step) in one flat Int32Array. */
+function topBottomKBySeries(
+  op: 'topk' | 'bottomk',
+  series: readonly StepSeries[],
+  groupOf: Int32Array,
+  G: number,
+  param: Float64Array,
+  n: number,
+  K: number,
+): StepSeries[] {
+  const top = op === 'topk';
+  const heap = new Int32Array(Math.max(1, G * n * K));
+  const len = new Int32Array(G * n);
+  const kks = new Int32Array(n);
+  for (let k = 0; k < n; k++) kks[k] = Math.trunc(param[k]) >= 1 ? Math.min(Math.trunc(param[k]), K) : 0;
+  let k = 0;
+  let base = 0;
+  // heap.Less at step k between heap slots a and b.
+  const less = (a: number, b: number): boolean => {
+    const x = series[heap[base + a]].v[k];
+    if (Number.isNaN(x)) return true;
+    const y = series[heap[base + b]].v[k];
+    return top ? x < y : x > y;
+  };
+  const swap = (a: number, b: number): void => {
+    const t = heap[base + a];
+    heap[base + a] = heap[base + b];
+    heap[base + b] = t;
+  };
+  const up = (j0: number): void => {
+    let j = j0;
+    for (;;) {
+      const i = Math.trunc((j - 1) / 2);
+      if (i === j || !less(j, i)) break;
+      swap(i, j);
+      j = i;
+    }
+  };
+  const down = (i0: number, l: number): void => {
+    let i = i0;
+    for (;;) {
+      const j1 = 2 * i + 1;
+      if (j1 >= l) break;
+      let j = j1;
+      if (j1 + 1 < l && less(j1 + 1, j1)) j = j1 + 1;
+      if (!less(j, i)) break;
+      swap(i, j);
+      i = j;
+    }
+  };
+  for (let i = 0; i < series.length; i++) {
+    const g = groupOf[i];
+    if (g < 0) continue;
+    const has = series[i].has;
+    const v = series[i].v;
+    for (k = 0; k < n; k++) {
+      const kk = kks[k];
+      if (kk === 0 || has[k] === 0) continue;
+      const slot = g * n + k;
+      base = slot * K;
+      const l = len[slot];
+      const x = v[k];
+      if (l < kk) {
+        heap[base + l] = i;
+        len[slot] = l + 1;
+        up(l);
+        continue;
+      }
+      const t = series[heap[base]].v[k];
+      if (!((top ? t < x : t > x) || Number.isNaN(t))) continue;
+      if (kk === 1) {
+        heap[base] = i;
+        continue;
+      }
+      swap(0, l - 1);
+      down(0, l - 1);
+      heap[base + l - 1] = i;
+      up(l - 1);
+    }
+  }
+  const outSeries: (StepSeries | null)[] = series.map(() => null);
+  for (k = 0; k < n; k++) {
+    for (let g = 0; g < G; g++) {
+      const slot = g * n + k;
+      base = slot * K;
+      const l = len[slot];
+      for (let a = 1; a < l; a++) {
+        for (let b = a; b > 0 && less(b - 1, b); b--) swap(b, b - 1);
+      }
+      for (let j = 0; j < l; j++) {
+        const i = heap[base + j];
+        let o = outSeries[i];
+        if (o === null) {
+          o = newStepSeries(series[i].labels, n);
+          outSeries[i] = o;
+        }
+        o.has[k] = 1;
+        o.v[k] = series[i].v[k];
+      }
+    }
+  }
   return outSeries.filter((s): s is StepSeries => s !== null);
 }
 
