@@ -258,6 +258,22 @@ async function appendShards(
 }
 
 async function httpRange(url: string, q: string, start: number, end: number, step: number): Promise<number> {
+  try {
+    return await httpRangeOnce(url, q, start, end, step);
+  } catch (e) {
+    // A keep-alive connection the server closed just as it was reused: one retry (reported).
+    console.log(`  (retrying after ${(e as Error).message})`);
+    return httpRangeOnce(url, q, start, end, step);
+  }
+}
+
+async function httpRangeOnce(
+  url: string,
+  q: string,
+  start: number,
+  end: number,
+  step: number,
+): Promise<number> {
   const res = await fetch(`${url}/api/v1/query_range`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
