@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseDuration } from '../src/config/duration.js';
 import { parseConfig } from '../src/config/load.js';
 import { ScrapeManager } from '../src/scrape/manager.js';
@@ -67,7 +67,24 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The V8 flags the server should run with (src/scrape/README.md): a 64 MiB young generation. */
+const HEAP_FLAGS = ['--max-semi-space-size=64'];
+
 export default async function run(args: string[]): Promise<void> {
+  // Measure the scrape path as the server should be started: re-run this process with the heap flags unless
+  // they are set (or --heap-flags=off asks for V8's defaults).
+  const heapFlags = arg(args, 'heap-flags', 'on') !== 'off';
+  const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+    a.startsWith('--max-semi-space-size'),
+  );
+  if (heapFlags && !flagged) {
+    const child = spawn(process.execPath, [...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+    });
+    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
+    if (code !== 0) throw new Error(`scrape-load child exited with ${code}`);
+    return;
+  }
   const targets = Number(arg(args, 'targets', '1000'));
   const series = Number(arg(args, 'series', '1000'));
   const intervalText = arg(args, 'interval', '10s');
@@ -140,13 +157,34 @@ scrape_configs:
       appendable = counted;
     }
     const durations: number[] = [];
+    const cycles: number[] = [];
     let recording = false;
     let samples = 0;
     const manager = new ScrapeManager(appendable, {
-      onScrape: (d) => {
-        if (recording) durations.push(d);
+      onScrape: (d, _ok, cycle) => {
+        if (recording) {
+          durations.push(d);
+          cycles.push(cycle);
+        }
       },
     });
+    // Main-thread GC pauses by kind while recording.
+    const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 };
+    const gcObs = new PerformanceObserver((list) => {
+      if (!recording) return;
+      for (const e of list.getEntries()) {
+        const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+        if (kind === 1) {
+          gc.minor++;
+          gc.minorMs += e.duration;
+        } else {
+          gc.major++;
+          gc.majorMs += e.duration;
+        }
+        gc.maxMs = Math.max(gc.maxMs, e.duration);
+      }
+    });
+    gcObs.observe({ entryTypes: ['gc'] });
     await manager.applyConfig(parseConfig(config));
     // Warm up one interval (every target's first, cold scrape), then measure.
     await sleep(interval + 1000);
@@ -175,9 +213,14 @@ scrape_configs:
     const missed = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0) - missedBefore;
     const failed = stepLoops.filter((l) => l.health !== 'up').length;
     durations.sort((a, b) => a - b);
+    cycles.sort((a, b) => a - b);
+    gcObs.disconnect();
     const cpuS = (cpu.user + cpu.system) / 1e6;
     console.log(
       `  promshard (storage=${storage}): ${(samples / wall / 1000).toFixed(1)}k samples/s, scrape duration p50 ${(quantile(durations, 0.5) * 1000).toFixed(1)} ms p99 ${(quantile(durations, 0.99) * 1000).toFixed(1)} ms (${durations.length} scrapes), missed intervals ${missed}, targets not up ${failed}`,
+    );
+    console.log(
+      `    whole scrape cycle (fetch, parse, relabel, append to storage) p50 ${(quantile(cycles, 0.5) * 1000).toFixed(1)} ms p99 ${(quantile(cycles, 0.99) * 1000).toFixed(1)} ms; node ${process.execArgv.join(' ') || '(no flags)'}; GC ${gc.minor} minor ${gc.minorMs.toFixed(0)} ms, ${gc.major} major/incremental ${gc.majorMs.toFixed(0)} ms, longest pause ${gc.maxMs.toFixed(0)} ms`,
     );
     console.log(
       `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}% (event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms), max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,

@@ -21,7 +21,7 @@ import {
   TAB,
   unescapeHelp,
 } from './lexer.js';
-import { detach, type MetricMetadata, type SeriesCache } from './series-cache.js';
+import { detach, type MetricMetadata, type SeriesCache, setMetadataBuilder } from './series-cache.js';
 
 export { ParseError } from './lexer.js';
 
@@ -160,7 +160,7 @@ interface ParseState {
   sawEof: boolean;
   gapStart: number;
   gapLine: number;
-  gapMeta: MetricMetadata[] | null;
+  gapMeta: number;
   done: boolean;
 }
 
@@ -179,7 +179,7 @@ function beginParse(out: ParsedSamples, cache: SeriesCache): ParseState {
     sawEof: false,
     gapStart: 0,
     gapLine: 0,
-    gapMeta: null,
+    gapMeta: 0,
     done: false,
   };
 }
@@ -195,9 +195,8 @@ function parseSlice(
 ): ParseError | null {
   const iter = st.iter;
   const own = st.own;
-  ownStrings = own;
-  lastMeta = null;
-  lastMetaCache = null;
+  // The label pairs of the last series this slice parsed (see parseLabelBlock's `prev`).
+  let prevRaw: readonly string[] = NO_RAW;
   const len = body.length;
   const { succ, lastIter, prefix, prefixLines, prefixMeta } = cache;
   let pos = st.pos;
@@ -210,7 +209,7 @@ function parseSlice(
   // The gap: from the end of the previous sample line to the current position (comment and blank lines).
   let gapStart = st.gapStart;
   let gapLine = st.gapLine;
-  let gapMeta: MetricMetadata[] | null = st.gapMeta;
+  let gapMeta = st.gapMeta;
 
   while (pos < len) {
     if (pos >= stopAt) {
@@ -239,11 +238,7 @@ function parseSlice(
             e = guess;
             i = a + 1;
             line += prefixLines[e] + 1;
-            const pm = prefixMeta[e];
-            if (pm !== null) {
-              for (let k = 0; k < pm.length; k++) pm[k].lastIter = iter;
-              out.typeLines += pm.length;
-            }
+            out.typeLines += prefixMeta[e];
           }
         } else if (nc === SP || nc === TAB) {
           // `foo {a="b"}` must not match the key `foo` (text format allows blanks before `{`).
@@ -252,11 +247,7 @@ function parseSlice(
             e = guess;
             i = b;
             line += prefixLines[e] + 1;
-            const pm = prefixMeta[e];
-            if (pm !== null) {
-              for (let k = 0; k < pm.length; k++) pm[k].lastIter = iter;
-              out.typeLines += pm.length;
-            }
+            out.typeLines += prefixMeta[e];
           }
         }
       }
@@ -282,19 +273,19 @@ function parseSlice(
       }
       if (c === HASH) {
         const le = lineEnd(body, pos);
-        const res = om ? omComment(body, pos, le, cache, iter) : textComment(body, pos, le, cache, iter);
+        const res = om ? omComment(body, pos, le, null) : textComment(body, pos, le, null);
         if (typeof res === 'string') return new ParseError(line, res);
         if (res === EOF) {
           sawEof = true;
-          pos = le + 1;
           // Only a final newline may follow.
-          if (le < len && pos < len) return new ParseError(line + 1, 'unexpected data after # EOF');
+          if (le < len && le + 1 < len) return new ParseError(line + 1, 'unexpected data after # EOF');
+          setTail(cache, body, gapStart, pos, gapMeta, own);
+          pos = le + 1;
           break;
         }
-        if (res !== null) {
+        if (res === META) {
           out.typeLines++;
-          if (gapMeta === null) gapMeta = [];
-          gapMeta.push(res);
+          gapMeta++;
         }
         pos = le + 1;
         continue;
@@ -317,11 +308,16 @@ function parseSlice(
       if (hit !== undefined) e = hit;
       else {
         fresh = true;
-        const raw: string[] = ['__name__', cache.intern(own(body.substring(i, ne)))];
+        // The previous new series usually has the same name (a family's series come together).
+        const pn = prevRaw.length > 1 ? prevRaw[1] : '';
+        const mname =
+          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.intern(own(body.substring(i, ne)));
+        const raw: string[] = ['__name__', mname];
         if (ke !== ne) {
-          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache.intern);
+          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache.intern, prevRaw);
           if (err !== null) return new ParseError(line, err);
         }
+        prevRaw = raw;
         e = cache.add(own(key), raw);
         out.newEntries.push(e);
       }
@@ -378,7 +374,7 @@ function parseSlice(
     pos = i + 1;
     gapStart = pos;
     gapLine = line;
-    gapMeta = null;
+    gapMeta = 0;
 
     out.entry[n] = e;
     out.line[n] = line;
@@ -394,48 +390,78 @@ function parseSlice(
   st.done = true;
   if (prev >= 0) succ[prev] = -1;
   if (om && !sawEof) return new ParseError(line, 'data does not end with # EOF');
+  if (!sawEof) setTail(cache, body, gapStart, len, gapMeta, own);
+  cache.metaIter = iter;
+  cache.metaOm = om;
   return null;
 }
 
+/** Keeps the comment lines after the last sample when they describe families (their metadata). */
+function setTail(
+  cache: SeriesCache,
+  body: string,
+  s: number,
+  e: number,
+  metaLines: number,
+  own: (s: string) => string,
+): void {
+  if (metaLines === 0) cache.tail = '';
+  else if (cache.tail.length !== e - s || !body.startsWith(cache.tail, s))
+    cache.tail = own(body.substring(s, e));
+}
+
 const EOF = 1;
+const NO_RAW: readonly string[] = [];
 
 function keepSlice(s: string): string {
   return s;
 }
 
-/** How the current parse keeps strings cut from the body (see parseBody). */
-let ownStrings: (s: string) => string = detach;
+/** A HELP, TYPE or UNIT line (as opposed to a free comment). */
+const META = 2;
 
-let lastMetaName = '';
-let lastMeta: MetricMetadata | null = null;
-let lastMetaCache: SeriesCache | null = null;
-
-function metaFor(cache: SeriesCache, name: string, iter: number): MetricMetadata {
-  // HELP and TYPE of one family come together: skip the second map lookup.
-  if (lastMeta !== null && lastMetaCache === cache && name === lastMetaName) {
-    lastMeta.lastIter = iter;
-    return lastMeta;
-  }
-  let m = cache.metadata.get(name);
+/** The family `name` in `meta`, created when new. */
+function family(meta: Map<string, MetricMetadata>, name: string): MetricMetadata {
+  let m = meta.get(name);
   if (m === undefined) {
-    m = { type: 'unknown', help: '', unit: '', lastIter: iter };
-    cache.metadata.set(ownStrings(name), m);
+    m = { type: 'unknown', help: '', unit: '' };
+    meta.set(name, m);
   }
-  m.lastIter = iter;
-  lastMeta = m;
-  lastMetaName = name;
-  lastMetaCache = cache;
   return m;
 }
 
-/** `# HELP`, `# TYPE` or any other comment in text 0.0.4. Returns the family touched, null, or an error. */
+/**
+ * The metadata of HELP/TYPE/UNIT lines in `texts` (entry prefixes and the tail of the last parse, already
+ * checked by it), later lines overriding earlier ones. The cache calls it when its metadata is asked for.
+ */
+function buildMetadata(texts: string[], om: boolean): Map<string, MetricMetadata> {
+  const meta = new Map<string, MetricMetadata>();
+  for (const text of texts) {
+    let p = 0;
+    while (p < text.length) {
+      const le = lineEnd(text, p);
+      const s = om ? p : skipWs(text, p, le);
+      if (text.charCodeAt(s) === HASH) {
+        if (om) omComment(text, s, le, meta);
+        else textComment(text, s, le, meta);
+      }
+      p = le + 1;
+    }
+  }
+  return meta;
+}
+setMetadataBuilder(buildMetadata);
+
+/**
+ * `# HELP`, `# TYPE` or any other comment in text 0.0.4: checks it and, given `meta`, records it there.
+ * Returns META for a HELP/TYPE line, null for a free comment, or an error.
+ */
 function textComment(
   body: string,
   s: number,
   e: number,
-  cache: SeriesCache,
-  iter: number,
-): MetricMetadata | null | string {
+  meta: Map<string, MetricMetadata> | null,
+): typeof META | null | string {
   let i = skipWs(body, s + 1, e);
   // HELP or TYPE followed by a blank; anything else is a free comment.
   const c0 = body.charCodeAt(i);
@@ -456,26 +482,14 @@ function textComment(
   i = skipWs(body, ne, e);
   let end = e;
   while (end > i && (body.charCodeAt(end - 1) === CR || (isType && body.charCodeAt(end - 1) === SP))) end--;
-  // HELP and TYPE of one family come together: reuse the family of the previous line without a lookup.
-  const name = body.substring(ns, ne);
-  const m =
-    lastMeta !== null && lastMetaCache === cache && name === lastMetaName
-      ? touch(lastMeta, iter)
-      : metaFor(cache, name, iter);
   if (isType) {
     const type = textType(body, i, end);
     if (type === null) return `invalid metric type ${quoteSnippet(body, i, end)}`;
-    m.type = type;
-    return m;
+    if (meta !== null) family(meta, body.substring(ns, ne)).type = type;
+  } else if (meta !== null) {
+    family(meta, body.substring(ns, ne)).help = unescapeHelp(body.substring(i, end), false);
   }
-  const help = body.substring(i, end);
-  if (m.help !== help) m.help = ownStrings(unescapeHelp(help, false));
-  return m;
-}
-
-function touch(m: MetricMetadata, iter: number): MetricMetadata {
-  m.lastIter = iter;
-  return m;
+  return META;
 }
 
 function textType(body: string, s: number, e: number): string | null {
@@ -501,9 +515,8 @@ function omComment(
   body: string,
   s: number,
   e: number,
-  cache: SeriesCache,
-  iter: number,
-): MetricMetadata | typeof EOF | string {
+  meta: Map<string, MetricMetadata> | null,
+): typeof META | typeof EOF | string {
   if (e - s === 5 && body.startsWith('# EOF', s)) return EOF;
   if (body.charCodeAt(s + 1) !== SP) return `invalid comment ${quoteSnippet(body, s, e)}`;
   const word = body.substring(s + 2, s + 6);
@@ -520,20 +533,13 @@ function omComment(
   const text = body.substring(ne + 1, e);
   if (word === 'TYPE') {
     if (!OM_TYPES.has(text)) return `invalid metric type ${JSON.stringify(text)}`;
-    const m = metaFor(cache, name, iter);
-    m.type = text;
-    return m;
-  }
-  if (word === 'UNIT') {
+    if (meta !== null) family(meta, name).type = text;
+  } else if (word === 'UNIT') {
     if (text !== '' && !name.endsWith(`_${text}`))
       return `unit ${JSON.stringify(text)} is not a suffix of the metric ${JSON.stringify(name)}`;
-    const m = metaFor(cache, name, iter);
-    m.unit = ownStrings(text);
-    return m;
-  }
-  const m = metaFor(cache, name, iter);
-  m.help = ownStrings(unescapeHelp(text, true));
-  return m;
+    if (meta !== null) family(meta, name).unit = text;
+  } else if (meta !== null) family(meta, name).help = unescapeHelp(text, true);
+  return META;
 }
 
 /** End of an OpenMetrics token: anything up to a space or the end of the line (tabs and CRs included). */

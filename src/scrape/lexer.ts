@@ -252,6 +252,8 @@ export function unescapeHelp(text: string, quotes: boolean): string {
   return out + text.substring(last);
 }
 
+const NO_PAIRS: readonly string[] = [];
+
 function skipBlanks(body: string, i: number, end: number, allow: boolean): number {
   if (!allow) return i;
   while (i < end) {
@@ -274,6 +276,7 @@ export function parseLabelBlock(
   lenient: boolean,
   own: (s: string) => string = (x) => x,
   intern: (s: string) => string = (x) => x,
+  prev: readonly string[] = NO_PAIRS,
 ): string | null {
   let i = s + 1;
   const close = e - 1;
@@ -283,23 +286,34 @@ export function parseLabelBlock(
     const ne = scanLabelName(body, i, close);
     if (ne === i)
       return `invalid label name at ${JSON.stringify(body.substring(i, Math.min(close, i + 20)))}`;
-    const name = body.substring(i, ne);
+    // Consecutive series of a family mostly repeat the previous series' label names (and many values) at the
+    // same positions: reuse those strings after a compare in place, without cutting or hashing a new one.
+    const k = out.length;
+    const pn = k < prev.length ? prev[k] : '';
+    const name = pn.length === ne - i && body.startsWith(pn, i) ? pn : intern(body.substring(i, ne));
     i = skipBlanks(body, ne, close, lenient);
     if (body.charCodeAt(i) !== EQ) return `expected "=" after label name ${JSON.stringify(name)}`;
     i = skipBlanks(body, i + 1, close, lenient);
     if (body.charCodeAt(i) !== QUOTE) return `expected a quoted value for label ${JSON.stringify(name)}`;
     const vs = i + 1;
     i = vs;
+    let escaped = false;
     while (i < close) {
       const c = body.charCodeAt(i);
-      if (c === BACKSLASH) i += 2;
-      else if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        escaped = true;
+        i += 2;
+      } else if (c === QUOTE) break;
       else i++;
     }
     if (i >= close) return `unterminated value for label ${JSON.stringify(name)}`;
-    const value = unescapeLabelValue(body, vs, i);
-    // Names and short values repeat across series: share one string each instead of one per series.
-    out.push(intern(name), value.length < 13 ? intern(value) : own(value));
+    const pv = k + 1 < prev.length ? prev[k + 1] : '';
+    if (!escaped && pv.length === i - vs && body.startsWith(pv, vs)) out.push(name, pv);
+    else {
+      const value = escaped ? unescapeLabelValue(body, vs, i) : body.substring(vs, i);
+      // Names and short values repeat across series: share one string each instead of one per series.
+      out.push(name, value.length < 13 ? intern(value) : own(value));
+    }
     i = skipBlanks(body, i + 1, close, lenient);
     if (i >= close) return null;
     const c = body.charCodeAt(i);

@@ -85,7 +85,7 @@ export interface LoopOptions {
   /** Totals shared by all loops of a manager (survive reloads). */
   readonly totals?: ScrapeStats;
   /** Called after every scrape with its duration (seconds) and whether it succeeded (for metrics, benches). */
-  readonly onScrape?: (durationSeconds: number, ok: boolean) => void;
+  readonly onScrape?: (durationSeconds: number, ok: boolean, cycleSeconds: number) => void;
 }
 
 /** What a previous loop of the same target hands to its replacement on reload. */
@@ -419,6 +419,9 @@ export class ScrapeLoop {
         err = e instanceof Error ? e.message : String(e);
       }
     }
+    // scrape_duration_seconds as Prometheus 2.42 measures it: from the start of the request until the body
+    // is read (parsing and appending come after).
+    const duration = (performance.now() - t0) / 1000;
     if (this.stopped) {
       // Stopped while the request was in flight: the replacement loop (or the stale markers) take over.
       return;
@@ -520,7 +523,6 @@ export class ScrapeLoop {
       }
       this.inherited = [];
     }
-    const duration = (performance.now() - t0) / 1000;
     // As Prometheus, post-relabelling counts every sample that passed relabelling, even when a limit failed the scrape.
     const reportValues = [err === null ? 1 : 0, duration, total, added, seriesAdded];
     for (let i = 0; i < REPORT_NAMES.length; i++) {
@@ -567,8 +569,8 @@ export class ScrapeLoop {
     this.health = err === null ? 'up' : 'down';
     this.lastError = err ?? '';
     this.lastScrape = start;
-    this.lastScrapeDuration = (performance.now() - t0) / 1000;
-    this.opts.onScrape?.(this.lastScrapeDuration, err === null);
+    this.lastScrapeDuration = duration;
+    this.opts.onScrape?.(duration, err === null, (performance.now() - t0) / 1000);
     if (err !== null) this.opts.log?.('scrape failed', { target: this.target.url, err });
   }
 }

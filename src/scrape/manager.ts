@@ -64,8 +64,11 @@ export interface ManagerOptions {
   log?: Log;
   /** Mixed into every target's hash (Prometheus: hostname and external labels), so that two servers scraping the same targets do not scrape in lock step. */
   jitterSeed?: bigint;
-  /** Called after every scrape of every target with its duration (seconds) and success. */
-  onScrape?: (durationSeconds: number, ok: boolean) => void;
+  /**
+   * After every scrape: its duration as scrape_duration_seconds (request until body read, as 2.42), whether it
+   * succeeded, and the whole cycle's time (parse, relabelling and the storage append included).
+   */
+  onScrape?: (durationSeconds: number, ok: boolean, cycleSeconds: number) => void;
   /** The host name that replaces localhost in globalUrl (default: os.hostname()). */
   hostname?: string;
 }

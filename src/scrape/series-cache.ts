@@ -23,8 +23,15 @@ export interface MetricMetadata {
   type: string;
   help: string;
   unit: string;
-  /** The parse iteration that last saw a HELP, TYPE or UNIT line of this family. */
-  lastIter: number;
+}
+
+/**
+ * Builds the metadata map from the HELP/TYPE/UNIT lines of the given texts (in body order). Set by
+ * exposition.ts, which owns the comment grammar (a setter keeps this module free of an import cycle).
+ */
+let metadataBuilder: ((texts: string[], om: boolean) => Map<string, MetricMetadata>) | null = null;
+export function setMetadataBuilder(f: (texts: string[], om: boolean) => Map<string, MetricMetadata>): void {
+  metadataBuilder = f;
 }
 
 /** A final label set after relabelling, flattened [name0, value0, ...] sorted by name; null when dropped. */
@@ -52,16 +59,41 @@ export class SeriesCache {
   prefix: string[] = [];
   /** Entry -> the number of lines in its prefix before its own line. */
   prefixLines: number[] = [];
-  /** Entry -> the metadata families its prefix's HELP/TYPE/UNIT lines describe (null when none). */
-  prefixMeta: (MetricMetadata[] | null)[] = [];
+  /** Entry -> the number of HELP/TYPE/UNIT lines in its prefix. */
+  prefixMeta: number[] = [];
+  /** The comment lines after the last sample line of the last parse, when they hold HELP/TYPE/UNIT lines. */
+  tail = '';
+  /** The iteration of the last parse that read its whole body, and its format. */
+  metaIter = -1;
+  metaOm = false;
   readonly map = new Map<string, number>();
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
   iter = 0;
 
-  /** Metric metadata of the target by family name, for /api/v1/metadata and /api/v1/targets/metadata. */
-  readonly metadata = new Map<string, MetricMetadata>();
+  private metaMap = new Map<string, MetricMetadata>();
+  private metaBuiltFor = -1;
+
+  /**
+   * Metric metadata of the target by family name, for /api/v1/metadata and /api/v1/targets/metadata. A parse
+   * only checks HELP/TYPE/UNIT lines (they stay in the entries' prefixes); the map is built from those texts
+   * when asked for, once per completed parse, so that a scrape allocates nothing per family.
+   */
+  get metadata(): ReadonlyMap<string, MetricMetadata> {
+    if (this.metaBuiltFor === this.metaIter || metadataBuilder === null) return this.metaMap;
+    const texts: string[] = [];
+    const since = this.metaIter;
+    // The entries of the last complete parse in body order (the succ chain), bounded against any cycle.
+    for (let e = this.first, k = 0; e >= 0 && k < this.keys.length; e = this.succ[e], k++) {
+      if (this.lastIter[e] < since) break;
+      if (this.prefixMeta[e] > 0) texts.push(this.prefix[e]);
+    }
+    if (this.tail !== '') texts.push(this.tail);
+    this.metaMap = metadataBuilder(texts, this.metaOm);
+    this.metaBuiltFor = this.metaIter;
+    return this.metaMap;
+  }
 
   get size(): number {
     return this.keys.length;
@@ -72,7 +104,7 @@ export class SeriesCache {
     this.keys.push(key);
     this.prefix.push(key);
     this.prefixLines.push(0);
-    this.prefixMeta.push(null);
+    this.prefixMeta.push(0);
     this.raw.push(raw);
     this.final.push(undefined);
     this.tracked.push(-1);
@@ -149,7 +181,6 @@ export class SeriesCache {
       }
       this.first = this.first >= 0 ? remap[this.first] : -1;
     }
-    for (const [name, m] of this.metadata) if (m.lastIter !== iter) this.metadata.delete(name);
     return remap;
   }
 }
