@@ -46,6 +46,7 @@ try {
     segmentSize: init.segmentSize,
     retentionMs: init.retentionMs,
     retentionBytes: init.retentionBytes,
+    maxBlockDurationMs: init.maxBlockDurationMs,
     logger: { warn: (m) => console.warn(`promshard shard ${me}: ${m}`) },
     blockLog: (level, msg, fields) => {
       if (level !== 'info')

@@ -45,6 +45,8 @@ export interface EngineOptions {
   /** --storage.tsdb.retention.time in ms and .size in bytes (0 or absent: off). */
   retentionMs?: number;
   retentionBytes?: number;
+  /** --storage.tsdb.max-block-duration in ms: the largest compaction range (absent: Prometheus' default). */
+  maxBlockDurationMs?: number;
   logger?: EngineLogger;
   /** Called once when a shard dies (the server should stop). */
   onFailure?: (err: Error) => void;
@@ -136,6 +138,7 @@ export class StorageEngine implements Appendable, Queryable {
         segmentSize: opts.segmentSize ?? 128 * 1024 * 1024,
         retentionMs: opts.retentionMs ?? 0,
         retentionBytes: opts.retentionBytes ?? 0,
+        maxBlockDurationMs: opts.maxBlockDurationMs,
       };
       const worker = new Worker(workerPath, { workerData: init });
       const h: ShardHandle = { index: i, worker, pending: new Map(), exited: false };

@@ -80,6 +80,9 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   const storage = await StorageEngine.open(flags.storagePath, {
     shards: flags.shards,
     chunkRangeMs: flags.minBlockDurationMs,
+    maxBlockDurationMs: flags.maxBlockDurationMs,
+    retentionMs: flags.retentionTimeMs,
+    retentionBytes: flags.retentionSizeBytes,
     futureGraceMs: flags.futureGraceMs,
     logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
     onFailure: (err) => {

@@ -211,6 +211,8 @@ export interface ShardInit {
   /** --storage.tsdb.retention.time / .size (0: off). */
   readonly retentionMs: number;
   readonly retentionBytes: number;
+  /** --storage.tsdb.max-block-duration: compacted blocks span at most this (absent: 10% of retention, <= 31d). */
+  readonly maxBlockDurationMs?: number;
 }
 
 export type MatcherSets = readonly (readonly Matcher[])[];

@@ -23,6 +23,8 @@ export interface ShardDbOptions extends ShardStorageOptions {
   retentionMs?: number;
   /** --storage.tsdb.retention.size in bytes (0: off). */
   retentionBytes?: number;
+  /** --storage.tsdb.max-block-duration in ms (absent: 10% of retention, at most 31d). */
+  maxBlockDurationMs?: number;
   blockLog?: StoreLog;
 }
 
@@ -39,7 +41,11 @@ export class ShardDb {
     const rangeMs = opts.chunkRangeMs ?? DEFAULT_CHUNK_RANGE_MS;
     const blocks = new BlockStore(dataDir, {
       shard,
-      ranges: compactionRanges({ minBlockDuration: rangeMs, retentionMs: opts.retentionMs || undefined }),
+      ranges: compactionRanges({
+        minBlockDuration: rangeMs,
+        maxBlockDuration: opts.maxBlockDurationMs,
+        retentionMs: opts.retentionMs || undefined,
+      }),
       retentionMs: opts.retentionMs ?? 0,
       retentionBytes: opts.retentionBytes ?? 0,
       log: opts.blockLog,
@@ -134,10 +140,10 @@ export class ShardDb {
         this.storage.checkpoint(end);
         cut++;
       }
-      if (cut > 0) {
-        await this.blocks.compact();
-        await this.blocks.applyRetention();
-      }
+      // Also without a cut (Prometheus' db.run compacts and reloads blocks on its timer): blocks may wait
+      // for compaction after a restart, and retention by size may have become due.
+      await this.blocks.compact();
+      await this.blocks.applyRetention();
     } finally {
       this.cutting = false;
     }
