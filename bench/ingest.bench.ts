@@ -6,6 +6,8 @@
 //                                 [--fill 120] [--restart] [--dir /tmp/x] [--interval 1000 --paced-rounds 10]
 //   node dist/bench/run.js ingest --reopen /tmp/x [--shards 2]   (time open() of a kept directory)
 //   node dist/bench/run.js ingest --fill 479 --kill9   (ingest in a child, kill -9 it, time the restart)
+//   node dist/bench/run.js ingest --compaction [--series 100000] [--block-rounds 40]
+//       (samples/s while the shards cut blocks, checkpoint and compact, against the rate just before)
 // --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
 // --restart: close the engine and time open() (WAL replay) of what was ingested.
 import { spawn } from 'node:child_process';
@@ -110,7 +112,105 @@ async function kill9(args: string[]): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Ingest rate while the shards cut blocks and compact (issue 4: >= 80% of the rate without). Blocks are
+ * shortened to --block-rounds scrape intervals (chunkRangeMs) so a run holds several of them: setup cuts
+ * two level-1 blocks; the timed call cuts two more, checkpoints the WAL and compacts the first three into
+ * one of 3x the range, while rounds keep arriving. Rates are per round window: rounds completed while the
+ * cut runs vs the same number of rounds just before it (no background work).
+ */
+async function duringCompaction(args: string[]): Promise<void> {
+  const nSeries = arg(args, 'series', 100_000);
+  const shards = arg(args, 'shards', 2);
+  const perRequest = arg(args, 'request', 5000);
+  const blockRounds = arg(args, 'block-rounds', 40);
+  const reps = arg(args, 'reps', 2);
+  const step = 15_000;
+  const range = blockRounds * step;
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-bench-compact-'));
+  const total = Math.ceil(4.6 * blockRounds) + 2 * blockRounds * reps + 10;
+  const t0 = Math.floor((Date.now() - total * step) / range) * range;
+  const engine = await openStorage(dir, {
+    shards,
+    chunkRangeMs: range,
+    logger: { warn: console.warn, error: console.error },
+  });
+  const reqs = makeRequests(nSeries, perRequest);
+  console.log(
+    `ingest during compaction: ${nSeries} series, ${shards} shards, blocks of ${blockRounds} samples/series (${range / 1000} s)`,
+  );
+  let r = 0;
+  let tLast = t0 - step;
+  // Scrape rounds 15 s apart build the head; the measured rounds are 1 ms apart, so they append real new
+  // samples without moving the head forward (the ingest here runs ~100x faster than scrape time, and
+  // rounds 15 s apart would keep the shards cutting ever more blocks while they ingest).
+  const scrape = async (k: number) => {
+    while (r < k) {
+      tLast = Math.max(t0 + r * step, tLast + 1);
+      await round(engine, reqs, tLast, r++);
+    }
+  };
+  const dense = async () => {
+    tLast += 1;
+    return round(engine, reqs, tLast, r++);
+  };
+  const cpuS = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+  const window = async (rounds: number) => {
+    const c0 = process.cpuUsage();
+    const s0 = performance.now();
+    let n = 0;
+    for (let k = 0; k < rounds; k++) n += await dense();
+    const secs = (performance.now() - s0) / 1000;
+    return { rate: n / secs, cpu: cpuS(process.cpuUsage(c0)), secs };
+  };
+  await scrape(Math.ceil(2.6 * blockRounds));
+  let cs = performance.now();
+  const first = await engine.cutBlocks();
+  console.log(`  setup: ${r} rounds, cut ${first} blocks in ${(performance.now() - cs).toFixed(0)} ms`);
+  for (let rep = 0; rep < reps; rep++) {
+    // Two more ranges of head: the next cut writes two blocks, checkpoints, and compacts three into one.
+    await scrape(r + 2 * blockRounds);
+    const before = engine.figures().reduce((a, f) => a + f.compactions, 0);
+    const base1 = await window(20);
+    let done = false;
+    cs = performance.now();
+    let cutMs = 0;
+    const cut = engine.cutBlocks().then((b) => {
+      cutMs = performance.now() - cs;
+      done = true;
+      return b;
+    });
+    const c0 = process.cpuUsage();
+    const s0 = performance.now();
+    let n = 0;
+    let rounds = 0;
+    while (!done) {
+      n += await dense();
+      rounds++;
+    }
+    const blocks = await cut;
+    const secs = (performance.now() - s0) / 1000;
+    const cpu = cpuS(process.cpuUsage(c0));
+    const base2 = await window(20);
+    const baseRate = (base1.rate + base2.rate) / 2;
+    const compactions = engine.figures().reduce((a, f) => a + f.compactions, 0) - before;
+    console.log(
+      `  without: ${(base1.rate / 1e6).toFixed(2)} M samples/s before (CPU ${base1.cpu.toFixed(2)} s in ${base1.secs.toFixed(2)} s), ` +
+        `${(base2.rate / 1e6).toFixed(2)} M after (CPU ${base2.cpu.toFixed(2)} s in ${base2.secs.toFixed(2)} s)\n` +
+        `  during: ${rounds} rounds while the shards cut ${blocks} blocks, checkpointed and ran ${compactions} ` +
+        `compactions in ${cutMs.toFixed(0)} ms: ${(n / secs / 1e6).toFixed(2)} M samples/s (CPU ${cpu.toFixed(2)} s in ${secs.toFixed(2)} s) ` +
+        `= ${((n / secs / baseRate) * 100).toFixed(0)}% of the rate without`,
+    );
+  }
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export default async function run(args: string[]): Promise<void> {
+  if (args.includes('--compaction')) {
+    await duringCompaction(args);
+    return;
+  }
   if (args.includes('--kill9')) {
     await kill9(args);
     return;

@@ -237,12 +237,17 @@ port.on('message', (req: ShardRequest) => {
     msg = { id: req.id, ok: false, error: `shard ${me}: ${(err as Error).message}` };
   }
   port.postMessage(msg, transfer);
-  if (req.op === 'append' && !checkpointQueued && storage.wantsCheckpoint(CHECKPOINT_MIN_BYTES)) {
+  if (
+    req.op === 'append' &&
+    !checkpointQueued &&
+    !storage.checkpointing &&
+    storage.wantsCheckpoint(CHECKPOINT_MIN_BYTES)
+  ) {
     // After the reply is on its way: a checkpoint holds the shard for a while.
     checkpointQueued = true;
     setImmediate(() => {
       checkpointQueued = false;
-      if (closing) return;
+      if (closing || storage.checkpointing) return;
       try {
         const bytes = storage.checkpoint();
         counters.add(me, 'checkpoints', 1);

@@ -7,7 +7,8 @@
 import { compareLabels, compareStrings, type Labels } from '../shared/labels.js';
 import type { Matcher } from '../shared/matchers.js';
 import type { SeriesData } from '../shared/storage.js';
-import { seriesFromHeadExport } from './block/series-chunks.js';
+import { seriesFromHeadExportAsync } from './block/series-chunks.js';
+import { maybeYield } from './block/yield.js';
 import { BlockStore, mergeSeriesData, type StoreLog } from './compact/block-store.js';
 import { compactionRanges } from './compact/planner.js';
 import { DEFAULT_CHUNK_RANGE_MS, type SeriesBatch } from './head.js';
@@ -29,7 +30,8 @@ export interface ShardDbOptions extends ShardStorageOptions {
 }
 
 export class ShardDb {
-  private cutting = false;
+  /** The running cutBlocks(), if any: close() waits for it (its checkpoint writes in slices). */
+  private cutting: Promise<number> | null = null;
 
   private constructor(
     readonly storage: ShardStorage,
@@ -125,32 +127,38 @@ export class ShardDb {
    * number of blocks cut.
    */
   async cutBlocks(): Promise<number> {
-    if (this.cutting) return 0;
-    this.cutting = true;
-    let cut = 0;
+    if (this.cutting !== null) return 0;
+    this.cutting = this.cutRun();
     try {
-      for (;;) {
-        const [mint, maxt] = this.storage.head.range();
-        if (Number.isNaN(mint) || maxt - mint <= (this.rangeMs * 3) / 2) break;
-        const start = Math.floor(mint / this.rangeMs) * this.rangeMs;
-        const end = start + this.rangeMs;
-        const e = this.storage.head.exportChunks(start, end - 1, true);
-        const input = seriesFromHeadExport(e.chunks, e.labels, start, end);
-        if (input.length > 0) await this.blocks.writeBlock(input, { minTime: start, maxTime: end });
-        this.storage.checkpoint(end);
-        cut++;
-      }
-      // Also without a cut (Prometheus' db.run compacts and reloads blocks on its timer): blocks may wait
-      // for compaction after a restart, and retention by size may have become due.
-      await this.blocks.compact();
-      await this.blocks.applyRetention();
+      return await this.cutting;
     } finally {
-      this.cutting = false;
+      this.cutting = null;
     }
+  }
+
+  private async cutRun(): Promise<number> {
+    let cut = 0;
+    for (;;) {
+      const [mint, maxt] = this.storage.head.range();
+      if (Number.isNaN(mint) || maxt - mint <= (this.rangeMs * 3) / 2) break;
+      const start = Math.floor(mint / this.rangeMs) * this.rangeMs;
+      const end = start + this.rangeMs;
+      const e = this.storage.head.exportChunks(start, end - 1, true);
+      const input = await seriesFromHeadExportAsync(e.chunks, e.labels, start, end, maybeYield);
+      if (input.length > 0) await this.blocks.writeBlock(input, { minTime: start, maxTime: end });
+      // In slices: a checkpoint of a large head would otherwise hold the shard for a second or more.
+      await this.storage.checkpointAsync(end, maybeYield);
+      cut++;
+    }
+    // Also without a cut (Prometheus' db.run compacts and reloads blocks on its timer): blocks may wait
+    // for compaction after a restart, and retention by size may have become due.
+    await this.blocks.compact();
+    await this.blocks.applyRetention();
     return cut;
   }
 
   async close(): Promise<void> {
+    await this.cutting?.catch(() => undefined);
     this.storage.close();
     await this.blocks.close();
   }

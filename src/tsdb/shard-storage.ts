@@ -68,6 +68,7 @@ export class ShardStorage {
   /** WAL bytes written since the last checkpoint, and the size of that checkpoint. */
   private walSinceCheckpoint = 0;
   private lastCheckpointBytes = 0;
+  private inCheckpoint = false;
 
   private constructor(
     readonly walDir: string,
@@ -159,46 +160,95 @@ export class ShardStorage {
    * The shard is busy meanwhile (the head is copied synchronously).
    */
   checkpoint(truncateBefore = Number.NEGATIVE_INFINITY): number {
-    if (truncateBefore > Number.NEGATIVE_INFINITY) this.head.truncate(truncateBefore);
-    const n = this.wal.cutSegment();
-    const final = join(this.walDir, checkpointName(n));
-    const tmp = `${final}.tmp`;
-    rmSync(tmp, { recursive: true, force: true });
-    const w = WalWriter.open(tmp, DEFAULT_SEGMENT_SIZE);
-    let bytes = w.log([encodeHeadMetaRecord(this.head.minValidTime)]);
-    const all = this.head.postings.allRefs();
-    const GROUP = 4096;
-    for (let i = 0; i < all.length; i += GROUP) {
-      const refs = all.slice(i, i + GROUP);
-      const labelBytes: Uint8Array[] = [];
-      let size = 0;
-      for (let k = 0; k < refs.length; k++) {
-        const b = encodeLabels(this.head.registry.labels(refs[k]));
-        labelBytes.push(b);
-        size += b.length;
-      }
-      const joined = new Uint8Array(size);
-      const starts = new Uint32Array(refs.length);
-      const ends = new Uint32Array(refs.length);
-      let at = 0;
-      for (let k = 0; k < refs.length; k++) {
-        joined.set(labelBytes[k], at);
-        starts[k] = at;
-        at += labelBytes[k].length;
-        ends[k] = at;
-      }
-      bytes += w.log([
-        encodeSeriesRecord(refs, joined, starts, ends),
-        encodeChunksRecord(this.head.chunks.snapshot(refs)),
-      ]);
+    const steps = this.checkpointSteps(truncateBefore);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
     }
-    w.close();
-    renameSync(tmp, final);
-    fsyncDir(this.walDir);
-    removeCovered(this.walDir, n);
-    this.lastCheckpointBytes = bytes;
-    this.walSinceCheckpoint = 0;
-    return bytes;
+  }
+
+  /**
+   * The same checkpoint, giving the event loop a turn between groups of series (`pause` returns a
+   * promise when a turn is due), so appends and queries go on while a large head is written. Appends
+   * meanwhile go to segment N+1 and may also reach the chunks copied later: a replay then meets those
+   * samples twice, and the head ignores a sample with the same timestamp and value bits (2.42's rule),
+   * so every sample is restored once.
+   */
+  async checkpointAsync(
+    truncateBefore = Number.NEGATIVE_INFINITY,
+    pause: () => Promise<void> | undefined = () => undefined,
+  ): Promise<number> {
+    const steps = this.checkpointSteps(truncateBefore);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      const p = pause();
+      if (p !== undefined) await p;
+    }
+  }
+
+  /** True while a checkpoint is being written (a second one must wait). */
+  get checkpointing(): boolean {
+    return this.inCheckpoint;
+  }
+
+  private *checkpointSteps(truncateBefore: number): Generator<void, number, void> {
+    if (this.inCheckpoint) throw new Error('a WAL checkpoint is already being written');
+    this.inCheckpoint = true;
+    let w: WalWriter | undefined;
+    try {
+      if (truncateBefore > Number.NEGATIVE_INFINITY) this.head.truncate(truncateBefore);
+      const n = this.wal.cutSegment();
+      const walAtCut = this.walSinceCheckpoint;
+      const final = join(this.walDir, checkpointName(n));
+      const tmp = `${final}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      w = WalWriter.open(tmp, DEFAULT_SEGMENT_SIZE);
+      let bytes = w.log([encodeHeadMetaRecord(this.head.minValidTime)]);
+      const all = this.head.postings.allRefs().slice();
+      const GROUP = 4096;
+      for (let i = 0; i < all.length; i += GROUP) {
+        const refs = all.slice(i, i + GROUP);
+        const labelBytes: Uint8Array[] = [];
+        let size = 0;
+        for (let k = 0; k < refs.length; k++) {
+          const b = encodeLabels(this.head.registry.labels(refs[k]));
+          labelBytes.push(b);
+          size += b.length;
+        }
+        const joined = new Uint8Array(size);
+        const starts = new Uint32Array(refs.length);
+        const ends = new Uint32Array(refs.length);
+        let at = 0;
+        for (let k = 0; k < refs.length; k++) {
+          joined.set(labelBytes[k], at);
+          starts[k] = at;
+          at += labelBytes[k].length;
+          ends[k] = at;
+        }
+        bytes += w.log([
+          encodeSeriesRecord(refs, joined, starts, ends),
+          encodeChunksRecord(this.head.chunks.snapshot(refs)),
+        ]);
+        if (i + GROUP < all.length) yield;
+      }
+      w.close();
+      w = undefined;
+      renameSync(tmp, final);
+      fsyncDir(this.walDir);
+      removeCovered(this.walDir, n);
+      this.lastCheckpointBytes = bytes;
+      // WAL written while this checkpoint was being written is not folded into it.
+      this.walSinceCheckpoint -= walAtCut;
+      return bytes;
+    } finally {
+      try {
+        w?.close();
+      } catch {
+        // The error that brought us here is the one to report.
+      }
+      this.inCheckpoint = false;
+    }
   }
 
   /** True when the WAL since the last checkpoint is large enough to be worth folding into a new one. */

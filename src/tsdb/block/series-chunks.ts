@@ -202,6 +202,39 @@ export function seriesFromHeadExport(
   minTime: number,
   maxTime: number,
 ): SeriesInput[] {
+  const steps = headExportSteps(exp, labels, minTime, maxTime);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * seriesFromHeadExport giving the event loop a turn whenever `pause` returns a promise (a shard keeps
+ * appending while it cuts a block: re-encoding the open chunks of 100k series takes seconds).
+ */
+export async function seriesFromHeadExportAsync(
+  exp: HeadChunkExportLike,
+  labels: readonly Labels[] | ((i: number) => Labels),
+  minTime: number,
+  maxTime: number,
+  pause: () => Promise<void> | undefined,
+): Promise<SeriesInput[]> {
+  const steps = headExportSteps(exp, labels, minTime, maxTime);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    const p = pause();
+    if (p !== undefined) await p;
+  }
+}
+
+function* headExportSteps(
+  exp: HeadChunkExportLike,
+  labels: readonly Labels[] | ((i: number) => Labels),
+  minTime: number,
+  maxTime: number,
+): Generator<void, SeriesInput[], void> {
   const per = new Map<number, StoredChunk[]>();
   for (let k = 0; k < exp.index.length; k++) {
     const i = exp.index[k];
@@ -219,13 +252,16 @@ export function seriesFromHeadExport(
       encoding: ENCODING_XOR,
       data: exp.data.subarray(exp.offsets[k], exp.offsets[k + 1]),
     });
+    if ((k & 1023) === 1023) yield;
   }
   const labelsOf = typeof labels === 'function' ? labels : (i: number) => (labels as readonly Labels[])[i];
   const out: SeriesInput[] = [];
+  let n = 0;
   for (const [i, chunks] of per) {
     chunks.sort((a, b) => a.mint - b.mint);
     const clipped = mergeSeriesChunks([{ chunks, deleted: undefined }], minTime, maxTime);
     if (clipped.length > 0) out.push({ labels: labelsOf(i), chunks: clipped });
+    if ((++n & 255) === 0) yield;
   }
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
 }
