@@ -80,6 +80,18 @@ describe('bad arguments', () => {
   }
 });
 
+describe('--compare prometheus without prometheus installed', () => {
+  it('says so and exits 2', () => {
+    const r = spawnSync(process.execPath, [cli, 'bench', 'ingest', '--compare=prometheus', '--duration=1s'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, PATH: tmp },
+    });
+    expect(r.stderr).toMatch(/--compare prometheus needs the prometheus binary \(2\.42\) on PATH/);
+    expect(r.status).toBe(2);
+  });
+});
+
 describe('bench --list', () => {
   it('lists the scenarios and the micro-benchmark modules', () => {
     const r = run(['bench', '--list', '--json']);

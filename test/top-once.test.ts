@@ -61,6 +61,22 @@ describe('promshard top --once', () => {
     expect(r.stdout).not.toContain('\x1b[');
   });
 
+  it('refreshes: --count=2 prints two frames and ends', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'dist', 'src', 'cli.js'),
+        'top',
+        '--count=2',
+        '--interval=200ms',
+        `--url=${server.url}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout.match(/^promshard top - /gm)).toHaveLength(2);
+  });
+
   it('exits 1 with a message when the server is unreachable', () => {
     const r = spawnSync(
       process.execPath,

@@ -226,7 +226,7 @@ export async function topMain(argv: readonly string[]): Promise<number> {
       if (args.count > 0 && frames >= args.count) break;
       await new Promise<void>((r) => {
         wake = r;
-        setTimeout(r, args.intervalMs).unref();
+        setTimeout(r, args.intervalMs);
       });
     }
   } finally {
