@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { encodeLabels } from '../shared/protocol-labels.js';
 import { Head, HeadAppendError, type HeadAppendResult, type HeadOptions, type SeriesBatch } from './head.js';
+import { decodeTombstonesRecord, encodeTombstonesRecord, RECORD_TOMBSTONES } from './head-tombstones.js';
 import {
   DEFAULT_SEGMENT_SIZE,
   listSegments,
@@ -103,6 +104,12 @@ export class ShardStorage {
         case RECORD_CHUNKS:
           head.chunks.restore(rec.subarray(8));
           break;
+        case RECORD_TOMBSTONES:
+          // Refs not (or no longer) in the head have nothing left to hide.
+          decodeTombstonesRecord(rec, (ref, mint, maxt) => {
+            if (ref < head.registry.nextRef) head.tombstones.add(ref, mint, maxt);
+          });
+          break;
         case RECORD_HEAD_META:
           head.minValidTime = Math.max(head.minValidTime, decodeHeadMetaRecord(rec));
           break;
@@ -157,7 +164,7 @@ export class ShardStorage {
    * Writes a checkpoint: drops head chunks older than `truncateBefore` (after a block took them), then
    * writes the whole head (series records, chunk state, minValidTime) to checkpoint.N, where N is the
    * segment just closed, and deletes segments 0..N and older checkpoints. Returns the bytes written.
-   * The shard is busy meanwhile (the head is copied synchronously).
+   * This form holds the shard until done; a head cut uses checkpointAsync (in slices).
    */
   checkpoint(truncateBefore = Number.NEGATIVE_INFINITY): number {
     const steps = this.checkpointSteps(truncateBefore);
@@ -205,6 +212,8 @@ export class ShardStorage {
       rmSync(tmp, { recursive: true, force: true });
       w = WalWriter.open(tmp, DEFAULT_SEGMENT_SIZE);
       let bytes = w.log([encodeHeadMetaRecord(this.head.minValidTime)]);
+      // The head's tombstones follow its series (a replay meets the series first, then this record).
+      const stones = this.head.tombstones.record();
       const all = this.head.postings.allRefs().slice();
       const GROUP = 4096;
       for (let i = 0; i < all.length; i += GROUP) {
@@ -232,6 +241,7 @@ export class ShardStorage {
         ]);
         if (i + GROUP < all.length) yield;
       }
+      if (stones !== null) bytes += w.log([stones]);
       w.close();
       w = undefined;
       renameSync(tmp, final);
@@ -274,6 +284,18 @@ export class ShardStorage {
     const walBytes = records.length > 0 ? this.wal.log(records) : 0;
     this.walSinceCheckpoint += walBytes;
     return { ...r, walBytes };
+  }
+
+  /**
+   * Hides the samples of `refs` in [mint, maxt] in the head and logs the deletion to the WAL (record kind
+   * 3, Prometheus' tombstones record) before returning, so it survives a restart.
+   */
+  deleteRefs(refs: Uint32Array, mint: number, maxt: number): void {
+    if (refs.length === 0 || maxt < mint) return;
+    for (let i = 0; i < refs.length; i++) this.head.tombstones.add(refs[i], mint, maxt);
+    const ivs = Array.from(refs, () => ({ mint, maxt }));
+    const bytes = this.wal.log([encodeTombstonesRecord(Array.from(refs), ivs)]);
+    this.walSinceCheckpoint += bytes;
   }
 
   /** Checkpoints the head (so a restart reads chunks, not samples), then flushes and closes the WAL. */
