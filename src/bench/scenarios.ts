@@ -345,6 +345,7 @@ async function measured<T>(
   if (server === null) return { result: await load() };
   await new Promise((r) => setTimeout(r, 1000));
   const rssIdle = server.rssBytes();
+  const disk0 = server.diskBytes();
   const cpu0 = server.cpuSeconds();
   const result = await load();
   const cpu = server.cpuSeconds() - cpu0;
@@ -361,7 +362,8 @@ async function measured<T>(
       rssPeakBytes: server.peakRssBytes(),
       rssPerSeriesBytes: series > 0 ? Math.round((rssEnd - rssIdle) / series) : null,
       diskBytes: disk,
-      diskBytesPerSample: accepted > 0 ? Math.round((disk / accepted) * 100) / 100 : null,
+      // What the load added (a prefill's data is on disk before it).
+      diskBytesPerSample: accepted > 0 ? Math.round(((disk - disk0) / accepted) * 100) / 100 : null,
     },
   };
 }
