@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/bench/args.js';
 import { BUILTIN_QUERIES, parseQueryFile } from '../src/bench/query-loadgen.js';
@@ -89,6 +89,39 @@ describe('--compare prometheus without prometheus installed', () => {
     });
     expect(r.stderr).toMatch(/--compare prometheus needs the prometheus binary \(2\.42\) on PATH/);
     expect(r.status).toBe(2);
+  });
+});
+
+describe('micro-benchmark statistics capture', () => {
+  it('records every tinybench task of a module run with the preload', () => {
+    const script = path.join(tmp, 'tiny.bench.mjs');
+    const tinybench = pathToFileURL(path.join(root, 'node_modules', 'tinybench', 'dist', 'index.js')).href;
+    writeFileSync(
+      script,
+      `import { Bench } from ${JSON.stringify(tinybench)};
+const b = new Bench({ name: 'tiny', time: 20, warmupTime: 5 });
+b.add('sum', () => { let x = 0; for (let i = 0; i < 100; i++) x += i; return x; });
+b.add('sqrt', () => Math.sqrt(Math.random()));
+await b.run();
+`,
+    );
+    const capture = path.join(tmp, 'captured.json');
+    const hook = pathToFileURL(path.join(root, 'dist', 'src', 'bench', 'tinybench-capture.js')).href;
+    const r = spawnSync(process.execPath, ['--import', hook, script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, PROMSHARD_BENCH_CAPTURE: capture },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const tasks = JSON.parse(readFileSync(capture, 'utf8'));
+    expect(tasks.map((t: { task: string }) => t.task)).toEqual(['sum', 'sqrt']);
+    for (const t of tasks) {
+      expect(t.bench).toBe('tiny');
+      expect(t.p50).toBeGreaterThan(0);
+      expect(t.p99).toBeGreaterThanOrEqual(t.p50);
+      expect(t.samples).toBeGreaterThan(0);
+    }
   });
 });
 
