@@ -172,7 +172,15 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       // Handled in the message listener (asynchronous).
       return { result: null, transfer: [] };
     case 'cutBlocks':
+    case 'deleteSeries':
+    case 'cleanTombstones':
+    case 'snapshot':
+      // Asynchronous: handled in the message listener.
       return { result: null, transfer: [] };
+    case 'tsdbStatus': {
+      const status = db.status();
+      return { result: status, transfer: [status.pairCounts.buffer as ArrayBuffer] };
+    }
     default:
       throw new Error(`unknown request ${(req as { op: string }).op}`);
   }
@@ -188,11 +196,28 @@ function uniqueBuffers(arrays: ArrayBufferView[]): ArrayBuffer[] {
 /** Cuts blocks from the head when it spans more than 1.5 block ranges; compaction and retention follow. */
 async function cutBlocks(): Promise<number> {
   const n = await db.cutBlocks();
-  if (n > 0) {
-    counters.add(me, 'blocksCut', n);
-    updateHeadFigures();
-  }
+  if (n > 0) counters.add(me, 'blocksCut', n);
+  // Compaction and retention may have changed the blocks even without a cut.
+  updateHeadFigures();
   return n;
+}
+
+/** Requests answered when their asynchronous work is done; null for the others (and for admin work once closing). */
+function asyncRequest(req: ShardRequest): Promise<unknown> | null {
+  switch (req.op) {
+    case 'close':
+      return closeDb();
+    case 'cutBlocks':
+      return cutBlocks();
+    case 'deleteSeries':
+      return closing ? null : db.deleteSeries(req.matchers as Matcher[], req.mint, req.maxt);
+    case 'cleanTombstones':
+      return closing ? null : db.cleanTombstones().finally(updateHeadFigures);
+    case 'snapshot':
+      return closing ? null : db.snapshot(req.dir, req.withHead);
+    default:
+      return null;
+  }
 }
 
 // Prometheus checks for a head to compact every minute.
@@ -205,9 +230,9 @@ let closing = false;
 
 port.on('message', (req: ShardRequest) => {
   if (req.op === 'append') counters.add(me, 'queuedBatches', -1);
-  if (req.op === 'close' || req.op === 'cutBlocks') {
+  const run = asyncRequest(req);
+  if (run !== null) {
     // Asynchronous requests: answered when done; a close stops the timers and lets the thread end.
-    const run = req.op === 'close' ? closeDb() : cutBlocks();
     run
       .then(
         (result) => port.postMessage({ id: req.id, ok: true, result } satisfies ShardResponse),

@@ -25,8 +25,10 @@ import {
   unflattenLabels,
 } from '../shared/protocol.js';
 import type { Queryable, SeriesData } from '../shared/storage.js';
+import type { ShardTsdbStatus } from '../tsdb/shard-db.js';
 import { Router } from './router.js';
 import { checkStorageDir } from './storage-dir.js';
+import { type EngineTsdbStatus, mergeTsdbStatus } from './tsdb-status.js';
 
 export interface EngineLogger {
   warn(msg: string): void;
@@ -366,6 +368,56 @@ export class StorageEngine implements Appendable, Queryable {
       this.shards.map((h) => this.request<number>(h.index, { op: 'cutBlocks', id: this.nextId++ })),
     );
     return n.reduce((a, b) => a + b, 0);
+  }
+
+  // --- Admin: the storage side of Prometheus' admin API and /api/v1/status/tsdb (src/http/app.ts and
+  // src/server/main.ts use these as soon as the storage has them, by these names and shapes).
+
+  /**
+   * Deletes the samples of the series matching `matchers` in [mint, maxt] (ms, inclusive) on every shard:
+   * hidden from reads once this resolves (head tombstones logged to the WAL, block tombstones written).
+   */
+  async deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): Promise<void> {
+    this.checkOpen();
+    checkSelector(matchers);
+    const plain = matchers.map((m) => ({ type: m.type, name: m.name, value: m.value }));
+    await Promise.all(
+      this.shards.map((h) =>
+        this.request<number>(h.index, { op: 'deleteSeries', id: this.nextId++, matchers: plain, mint, maxt }),
+      ),
+    );
+  }
+
+  /** Rewrites every block with tombstones without the deleted data (each shard its own blocks). */
+  async cleanTombstones(): Promise<void> {
+    this.checkOpen();
+    await Promise.all(
+      this.shards.map((h) => this.request<string[]>(h.index, { op: 'cleanTombstones', id: this.nextId++ })),
+    );
+  }
+
+  /**
+   * Hard-links every shard's blocks into `dir` (an existing, empty directory: `<data>/snapshots/<name>`);
+   * with `withHead` each shard first writes its head into `dir` as a block. The result is a Prometheus
+   * data directory of blocks (promtool and Prometheus read it; overlapping shard blocks are merged by
+   * their queriers).
+   */
+  async snapshot(dir: string, withHead: boolean): Promise<void> {
+    this.checkOpen();
+    await Promise.all(
+      this.shards.map((h) =>
+        this.request<string[]>(h.index, { op: 'snapshot', id: this.nextId++, dir, withHead }),
+      ),
+    );
+  }
+
+  /** /api/v1/status/tsdb: head figures and label cardinality over all shards, then each shard's own. */
+  async tsdbStatus(): Promise<EngineTsdbStatus> {
+    this.checkOpen();
+    const parts = await Promise.all(
+      this.shards.map((h) => this.request<ShardTsdbStatus>(h.index, { op: 'tsdbStatus', id: this.nextId++ })),
+    );
+    return mergeTsdbStatus(parts);
   }
 
   /** Drains every shard's queue, flushes and fsyncs the WALs, stops the workers. */

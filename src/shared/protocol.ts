@@ -249,6 +249,18 @@ export type ShardRequest =
       readonly maxt: number;
     }
   | { readonly op: 'cutBlocks'; readonly id: number }
+  | {
+      readonly op: 'deleteSeries';
+      readonly id: number;
+      readonly matchers: readonly Matcher[];
+      readonly mint: number;
+      readonly maxt: number;
+    }
+  | { readonly op: 'cleanTombstones'; readonly id: number }
+  /** Links the shard's blocks (and with withHead its head as a new block) into dir. */
+  | { readonly op: 'snapshot'; readonly id: number; readonly dir: string; readonly withHead: boolean }
+  /** Answers src/tsdb/shard-db.ts' ShardTsdbStatus. */
+  | { readonly op: 'tsdbStatus'; readonly id: number }
   | { readonly op: 'close'; readonly id: number };
 
 /**

@@ -7,6 +7,7 @@
 import { HeadChunks } from '../native/binding.js';
 import { compareStrings, type Labels } from '../shared/labels.js';
 import { type CompiledMatcher, compileMatchers, type Matcher } from '../shared/matchers.js';
+import { HeadTombstones } from './head-tombstones.js';
 import { entryView, PostingsIndex } from './postings.js';
 import { SeriesRegistry } from './series-registry.js';
 import { differenceRefs, intersectRefs, unionRefs } from './set-ops.js';
@@ -90,6 +91,8 @@ export interface HeadSelection {
 export class Head {
   readonly registry = new SeriesRegistry();
   readonly postings = new PostingsIndex();
+  /** Deleted intervals (delete_series): hidden from every read below until a truncation drops them. */
+  readonly tombstones = new HeadTombstones();
   readonly chunks: HeadChunks;
   readonly chunkRangeMs: number;
   readonly futureGraceMs: number;
@@ -225,6 +228,7 @@ export class Head {
   select(matchers: readonly Matcher[], mint: number, maxt: number): HeadSelection {
     const refs = this.postingsFor(matchers);
     const r = this.chunks.select(refs, mint, maxt);
+    if (this.tombstones.size > 0) this.dropDeleted(refs, r);
     let n = 0;
     for (let i = 0; i < refs.length; i++) if (r.counts[i] > 0) n++;
     if (n === refs.length) return { refs, counts: r.counts, t: r.t, v: r.v };
@@ -240,6 +244,36 @@ export class Head {
     return { refs: keptRefs, counts: keptCounts, t: r.t, v: r.v };
   }
 
+  /** Removes deleted samples from a chunk selection in place (counts and columns compacted). */
+  private dropDeleted(refs: Uint32Array, r: { counts: Uint32Array; t: Float64Array; v: Float64Array }): void {
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const n = r.counts[i];
+      const list = this.tombstones.get(refs[i]);
+      let kept = 0;
+      for (let j = from; j < from + n; j++) {
+        const t = r.t[j];
+        if (list !== undefined && list.some((iv) => t >= iv.mint && t <= iv.maxt)) continue;
+        r.t[to] = t;
+        r.v[to] = r.v[j];
+        to++;
+        kept++;
+      }
+      r.counts[i] = kept;
+      from += n;
+    }
+  }
+
+  /** False when every sample of `ref` in [mint, maxt] is deleted. */
+  private hasLiveSamples(ref: number, mint: number, maxt: number): boolean {
+    if (this.tombstones.get(ref) === undefined) return true;
+    const one = Uint32Array.of(ref);
+    const r = this.chunks.select(one, mint, maxt);
+    for (let j = 0; j < r.counts[0]; j++) if (!this.tombstones.deleted(ref, r.t[j])) return true;
+    return false;
+  }
+
   /** Refs matching any matcher set that hold samples in [mint, maxt]; all series when no set is given. */
   refsFor(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Uint32Array {
     const refs =
@@ -253,6 +287,11 @@ export class Head {
     let k = 0;
     // NaN ranges (series without samples) fail both comparisons and are left out.
     for (let i = 0; i < refs.length; i++) if (hi[i] >= mint && lo[i] <= maxt) out[k++] = refs[i];
+    if (this.tombstones.size > 0) {
+      let m = 0;
+      for (let i = 0; i < k; i++) if (this.hasLiveSamples(out[i], mint, maxt)) out[m++] = out[i];
+      k = m;
+    }
     return out.subarray(0, k);
   }
 
@@ -288,7 +327,7 @@ export class Head {
       const hi = new Float64Array(refs.length);
       this.chunks.ranges(refs, lo, hi);
       for (let i = 0; i < refs.length; i++) {
-        if (hi[i] >= mint && lo[i] <= maxt) {
+        if (hi[i] >= mint && lo[i] <= maxt && this.hasLiveSamples(refs[i], mint, maxt)) {
           this.registry.forEachLabel(refs[i], (n, v) => {
             if (n === name) values.add(v);
           });
@@ -323,6 +362,7 @@ export class Head {
   /** Drops closed chunks older than `before` and refuses later samples older than it. */
   truncate(before: number): number {
     if (before > this.minValidTime) this.minValidTime = before;
+    this.tombstones.truncate(before);
     return this.chunks.truncate(before);
   }
 }

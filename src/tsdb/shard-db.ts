@@ -4,12 +4,14 @@
  * the head spans more than 1.5 block ranges (as Prometheus 2.42 does), then truncates the head and
  * checkpoints the WAL, compacts and applies retention.
  */
-import { compareLabels, compareStrings, type Labels } from '../shared/labels.js';
+import { compareLabels, compareStrings, type Labels, labelsKey } from '../shared/labels.js';
 import type { Matcher } from '../shared/matchers.js';
 import type { SeriesData } from '../shared/storage.js';
-import { seriesFromHeadExportAsync } from './block/series-chunks.js';
+import { seriesFromHeadExport, seriesFromHeadExportAsync } from './block/series-chunks.js';
+import type { Interval } from './block/tombstones.js';
+import { type SeriesInput, writeBlock } from './block/writer.js';
 import { maybeYield } from './block/yield.js';
-import { BlockStore, mergeSeriesData, type StoreLog } from './compact/block-store.js';
+import { BlockStore, type CorruptBlock, mergeSeriesData, type StoreLog } from './compact/block-store.js';
 import { compactionRanges } from './compact/planner.js';
 import { DEFAULT_CHUNK_RANGE_MS, type SeriesBatch } from './head.js';
 import {
@@ -27,6 +29,23 @@ export interface ShardDbOptions extends ShardStorageOptions {
   /** --storage.tsdb.max-block-duration in ms (absent: 10% of retention, at most 31d). */
   maxBlockDurationMs?: number;
   blockLog?: StoreLog;
+}
+
+/** One shard's part of /api/v1/status/tsdb (the coordinator merges the shards). */
+export interface ShardTsdbStatus {
+  shard: number;
+  headSeries: number;
+  headChunks: number;
+  /** The head's first and last sample time (NaN when empty). */
+  headMinTime: number;
+  headMaxTime: number;
+  /** Head series with tombstones (deleted intervals not yet cut away). */
+  headTombstones: number;
+  /** Every label pair of the head's postings as name, value, ... with its series count. */
+  pairs: string[];
+  pairCounts: Uint32Array;
+  blocks: ReturnType<BlockStore['status']>['blocks'];
+  damagedBlocks: CorruptBlock[];
 }
 
 export class ShardDb {
@@ -104,6 +123,12 @@ export class ShardDb {
   labelNames(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
     const head = this.storage.head.labelNames(matcherSets, mint, maxt);
     if (this.blocks.blocks().length === 0) return head;
+    if (this.blocksHaveTombstones()) {
+      // A block's index still lists deleted series: take the names from the series left.
+      const names = new Set(head);
+      for (const ls of this.blocks.series(matcherSets, mint, maxt)) for (const l of ls) names.add(l.name);
+      return [...names].sort(compareStrings);
+    }
     return [...new Set([...head, ...this.blocks.labelNames(matcherSets, mint, maxt)])].sort(compareStrings);
   }
 
@@ -115,6 +140,13 @@ export class ShardDb {
   ): string[] {
     const head = this.storage.head.labelValues(name, matcherSets, mint, maxt);
     if (this.blocks.blocks().length === 0) return head;
+    if (this.blocksHaveTombstones()) {
+      const values = new Set(head);
+      const sets = matcherSets.length > 0 ? matcherSets : [[{ type: '=~' as const, name, value: '.+' }]];
+      for (const ls of this.blocks.series(sets, mint, maxt))
+        for (const l of ls) if (l.name === name) values.add(l.value);
+      return [...values].sort(compareStrings);
+    }
     return [...new Set([...head, ...this.blocks.labelValues(name, matcherSets, mint, maxt)])].sort(
       compareStrings,
     );
@@ -145,6 +177,7 @@ export class ShardDb {
       const end = start + this.rangeMs;
       const e = this.storage.head.exportChunks(start, end - 1, true);
       const input = await seriesFromHeadExportAsync(e.chunks, e.labels, start, end, maybeYield);
+      this.markDeleted(input, start, end);
       if (input.length > 0) await this.blocks.writeBlock(input, { minTime: start, maxTime: end });
       // In slices: a checkpoint of a large head would otherwise hold the shard for a second or more.
       await this.storage.checkpointAsync(end, maybeYield);
@@ -155,6 +188,131 @@ export class ShardDb {
     await this.blocks.compact();
     await this.blocks.applyRetention();
     return cut;
+  }
+
+  private blocksHaveTombstones(): boolean {
+    for (const b of this.blocks.blocks()) if (b.tombstones.size > 0) return true;
+    return false;
+  }
+
+  /**
+   * Runs `f` while no head cut runs (and none starts): admin operations must not race a cut that has
+   * exported head chunks but not yet written their block.
+   */
+  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    while (this.cutting !== null) await this.cutting.catch(() => 0);
+    const p = f();
+    this.cutting = p.then(
+      () => 0,
+      () => 0,
+    );
+    try {
+      return await p;
+    } finally {
+      this.cutting = null;
+    }
+  }
+
+  /** Records the head's deleted intervals in [start, end) on the block input of a head cut or snapshot. */
+  private markDeleted(input: SeriesInput[], start: number, end: number): void {
+    const head = this.storage.head;
+    if (head.tombstones.size === 0) return;
+    const byKey = new Map<string, Interval[]>();
+    for (const [ref, list] of head.tombstones.entries()) {
+      const clipped = list
+        .filter((iv) => iv.maxt >= start && iv.mint < end)
+        .map((iv) => ({ mint: Math.max(iv.mint, start), maxt: Math.min(iv.maxt, end - 1) }));
+      if (clipped.length > 0) byKey.set(labelsKey(head.registry.labels(ref)), clipped);
+    }
+    if (byKey.size === 0) return;
+    for (const s of input) {
+      const d = byKey.get(labelsKey(s.labels));
+      if (d !== undefined) s.deleted = d;
+    }
+  }
+
+  /**
+   * Deletes the samples of the series matching `matchers` in [mint, maxt] (inclusive): in the head by
+   * tombstones logged to the WAL (hidden from every read as this returns; the cut that moves that range
+   * into a block records them in its tombstones), in the blocks by BlockStore.deleteSeries. Returns the
+   * number of series (head) and block series marked.
+   */
+  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): Promise<number> {
+    return this.exclusive(async () => {
+      let n = 0;
+      const head = this.storage.head;
+      const [hmin, hmax] = head.range();
+      // Clamped to the head's samples, as Prometheus does: later appends in the range stay visible.
+      const lo = Math.max(mint, hmin);
+      const hi = Math.min(maxt, hmax);
+      if (!Number.isNaN(hmin) && lo <= hi) {
+        const refs = head.postingsFor(matchers);
+        this.storage.deleteRefs(refs, lo, hi);
+        n += refs.length;
+      }
+      return n + (await this.blocks.deleteSeries(matchers, mint, maxt));
+    });
+  }
+
+  /** Rewrites the blocks that have tombstones without the deleted data; returns the new blocks' ULIDs. */
+  cleanTombstones(): Promise<string[]> {
+    return this.exclusive(() => this.blocks.cleanTombstones());
+  }
+
+  /**
+   * Hard-links this shard's blocks into `dir` (one directory per block, Prometheus' snapshot layout);
+   * with `withHead`, the head's samples (after the newest block) are first written into `dir` as a block
+   * of their own, as Prometheus' snapshot does. Returns the ULIDs placed in `dir`.
+   */
+  snapshot(dir: string, withHead: boolean): Promise<string[]> {
+    return this.exclusive(async () => {
+      const out = await this.blocks.snapshot(dir);
+      if (!withHead) return out;
+      const head = this.storage.head;
+      const [hmin, hmax] = head.range();
+      if (Number.isNaN(hmin)) return out;
+      const mint = Math.max(hmin, this.blocks.maxTime());
+      if (mint > hmax) return out;
+      const e = head.exportChunks(mint, hmax, true);
+      const input = seriesFromHeadExport(e.chunks, e.labels, mint, hmax + 1);
+      this.markDeleted(input, mint, hmax + 1);
+      if (input.length === 0) return out;
+      const shard = this.blocks.opts.shard;
+      const meta = await writeBlock(dir, input, {
+        minTime: mint,
+        maxTime: hmax + 1,
+        promshard: shard === undefined ? undefined : { shard },
+      });
+      out.push(meta.ulid);
+      return out;
+    });
+  }
+
+  /** This shard's head and block figures for /api/v1/status/tsdb. */
+  status(): ShardTsdbStatus {
+    const head = this.storage.head;
+    const [mint, maxt] = head.range();
+    const pairs: string[] = [];
+    const counts: number[] = [];
+    for (const name of head.postings.names()) {
+      for (const [value, e] of head.postings.values(name) ?? []) {
+        pairs.push(name, value);
+        counts.push(typeof e === 'number' ? 1 : e.view().length);
+      }
+    }
+    const bs = this.blocks.status();
+    return {
+      shard: this.blocks.opts.shard ?? 0,
+      headSeries: head.seriesCount,
+      headChunks: head.chunks.stats().chunks,
+      headMinTime: mint,
+      headMaxTime: maxt,
+      headTombstones: head.tombstones.size,
+      pairs,
+      pairCounts: Uint32Array.from(counts),
+      blocks: bs.blocks,
+      damagedBlocks: bs.corrupted,
+    };
   }
 
   async close(): Promise<void> {
