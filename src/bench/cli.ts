@@ -34,10 +34,14 @@ const OUTPUT: Record<string, FlagSpec> = {
 
 function usage(): string {
   const scen = SCENARIOS.map((s) => `  ${s.padEnd(8)} ${SCENARIO_HELP[s]}`).join('\n');
-  const flags = SCENARIOS.map(
-    (s) =>
-      `${s} flags:\n${flagHelp(Object.fromEntries(Object.entries(SCENARIO_FLAGS[s]).filter(([k]) => s === 'ingest' || !['url', 'compare', 'shards', 'duration'].includes(k) || k === 'duration')))}`,
-  ).join('\n');
+  const common = ['url', 'compare', 'shards', 'duration'];
+  const flags = [
+    `scenario flags (every scenario):\n${flagHelp(Object.fromEntries(common.map((k) => [k, SCENARIO_FLAGS.ingest[k]])))}`,
+    ...SCENARIOS.map(
+      (s) =>
+        `${s} flags:\n${flagHelp(Object.fromEntries(Object.entries(SCENARIO_FLAGS[s]).filter(([k]) => !common.includes(k) || (k === 'duration' && s !== 'ingest'))))}`,
+    ),
+  ].join('\n');
   return `usage:
   promshard bench --list
   promshard bench <scenario> [flags]          run one end-to-end scenario
