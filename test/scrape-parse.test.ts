@@ -223,6 +223,43 @@ describe('text format details', () => {
   });
 });
 
+describe('scrape cache index', () => {
+  it('finds every series again in any order, across growth and compaction, and keeps metadata', () => {
+    const n = 5000;
+    const line = (k: number) => `m_${k % 7}{a="${k}",b="x\\"${k % 13}"} ${k}\n`;
+    const cache = new SeriesCache();
+    const out = new ParsedSamples();
+    let body = '# HELP m_0 zero\n# TYPE m_0 gauge\n';
+    for (let k = 0; k < n; k++) body += line(k);
+    expect(parseText(body, out, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    const entryOf = new Map<number, number>();
+    for (let i = 0; i < out.count; i++) entryOf.set(out.v[i], out.entry[i]);
+    // Reversed: no line is where the cache predicts it, so each is found through the index.
+    let rev = '';
+    for (let k = n - 1; k >= 0; k--) rev += line(k);
+    expect(parseText(rev, out, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    expect(out.newEntries).toHaveLength(0);
+    for (let i = 0; i < out.count; i++) expect(out.entry[i]).toBe(entryOf.get(out.v[i]));
+    // A blank before the brace is another series text (a new entry), as is a longer one.
+    expect(parseText('m_0 {a="0",b="x\\"0"} 1\nm_0{a="0",b="x\\"0",c="1"} 2\n', out, cache)).toBeNull();
+    expect(out.newEntries).toHaveLength(2);
+    // Compaction drops the unseen entries; the survivors are found under their new numbers.
+    cache.compact();
+    expect(cache.size).toBe(2);
+    let half = '';
+    for (let k = 0; k < n; k += 2) half += line(k);
+    expect(parseText(half, out, cache)).toBeNull();
+    expect(out.newEntries).toHaveLength(n / 2);
+    expect(parseText(half, out, cache)).toBeNull();
+    expect(out.newEntries).toHaveLength(0);
+    expect(cache.metadata.size).toBe(0);
+    expect(parseText(body, out, cache)).toBeNull();
+    expect(cache.metadata.get('m_0')).toEqual({ type: 'gauge', help: 'zero', unit: '' });
+  });
+});
+
 describe('malformed input', () => {
   const bad: [string, string, number, boolean][] = [
     ['no value', 'a 1\nb\n', 2, false],

@@ -18,6 +18,8 @@ import {
   SP,
   scanLabelBlock,
   scanMetricName,
+  scanMetricNameHash,
+  spanHash,
   TAB,
   unescapeHelp,
 } from './lexer.js';
@@ -293,19 +295,20 @@ function parseSlice(
 
       // A sample line whose series text was not predicted: find it in the map or parse its labels.
       i = pos;
-      const ne = scanMetricName(body, i, len);
+      const ne = scanMetricNameHash(body, i, len);
       if (ne === i) return new ParseError(line, `expected a metric name, got ${quoteSnippet(body, i, len)}`);
+      let h = spanHash;
       let ke = ne;
       let lb = ne;
       if (!om) lb = skipWs(body, ne, len);
       if (body.charCodeAt(lb) === LBRACE) {
-        ke = scanLabelBlock(body, lb, len);
+        ke = scanLabelBlock(body, lb, len, h);
         if (ke < 0) return new ParseError(line, `unterminated label set in ${quoteSnippet(body, i, len)}`);
+        h = spanHash;
       }
-      const key = body.substring(i, ke);
-      const hit = cache.map.get(key);
+      const hit = cache.find(body, i, ke, h);
       let fresh = false;
-      if (hit !== undefined) e = hit;
+      if (hit >= 0) e = hit;
       else {
         fresh = true;
         // The previous new series usually has the same name (a family's series come together).
@@ -318,7 +321,7 @@ function parseSlice(
           if (err !== null) return new ParseError(line, err);
         }
         prevRaw = raw;
-        e = cache.add(own(key), raw);
+        e = cache.add(own(body.substring(i, ke)), raw, h);
         out.newEntries.push(e);
       }
       const sc = body.charCodeAt(ke);

@@ -183,6 +183,36 @@ export function scanMetricName(body: string, i: number, end: number): number {
   return i;
 }
 
+/**
+ * The hash of the span scanned by the last scanMetricNameHash / scanLabelBlock call (FNV-1a over its UTF-16
+ * code units, blanks between a name and its `{` left out), computed while scanning for the scrape cache.
+ */
+export let spanHash = 0;
+
+/** scanMetricName that also leaves the name's hash in spanHash. */
+export function scanMetricNameHash(body: string, i: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  if (i >= end) {
+    spanHash = h;
+    return i;
+  }
+  let c = body.charCodeAt(i);
+  if (c >= 128 || (CLASS[c] & 4) === 0) {
+    spanHash = h;
+    return i;
+  }
+  h = Math.imul(h ^ c, 0x01000193);
+  i++;
+  while (i < end) {
+    c = body.charCodeAt(i);
+    if (c >= 128 || (CLASS[c] & 8) === 0) break;
+    h = Math.imul(h ^ c, 0x01000193);
+    i++;
+  }
+  spanHash = h;
+  return i;
+}
+
 /** End of a label name starting at i ([a-zA-Z_][a-zA-Z0-9_]*), or i when there is none. */
 export function scanLabelName(body: string, i: number, end: number): number {
   if (i >= end) return i;
@@ -201,17 +231,22 @@ export function scanLabelName(body: string, i: number, end: number): number {
  * Given `{` at i, the index just past the matching `}`, honouring quotes and escapes; -1 when the line ends
  * first. It checks nothing else: the full grammar is checked by parseLabelBlock for series not in the cache.
  */
-export function scanLabelBlock(body: string, i: number, end: number): number {
+export function scanLabelBlock(body: string, i: number, end: number, seed = 0): number {
+  let h = Math.imul(seed ^ LBRACE, 0x01000193);
   i++;
   let inQuote = false;
   while (i < end) {
     const c = body.charCodeAt(i);
     if (c === NL) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
     if (inQuote) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inQuote = false;
     } else if (c === QUOTE) inQuote = true;
-    else if (c === RBRACE) return i + 1;
+    else if (c === RBRACE) {
+      spanHash = h;
+      return i + 1;
+    }
     i++;
   }
   return -1;

@@ -242,6 +242,8 @@ export class ScrapeLoop {
     const now = Date.now();
     let staleAt = this.nextAt > 0 ? this.nextAt : now;
     while (staleAt < now) staleAt += this.target.interval;
+    // Never at or before the last scrape's timestamp (a scrape run by hand has no schedule).
+    if (staleAt <= this.lastScrape) staleAt = this.lastScrape + 1;
     await new Promise((r) => setTimeout(r, staleAt - now + this.target.interval).unref?.());
     await this.appendStale(staleAt, true);
   }

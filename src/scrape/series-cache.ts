@@ -66,7 +66,14 @@ export class SeriesCache {
   /** The iteration of the last parse that read its whole body, and its format. */
   metaIter = -1;
   metaOm = false;
-  readonly map = new Map<string, number>();
+  /**
+   * The key index: open addressing over typed arrays (entry + 1 per slot, 0 empty; each entry's key hash),
+   * probed with the hash the lexer computed while scanning the line and checked by comparing the key in place
+   * in the body. Unlike a Map<string, number> it needs no cut string or re-hash per lookup, and its bulk
+   * (12 bytes per series) is outside the JS object graph the garbage collector walks.
+   */
+  private slots = new Int32Array(64);
+  private hashes = new Int32Array(32);
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
@@ -99,7 +106,47 @@ export class SeriesCache {
     return this.keys.length;
   }
 
-  add(key: string, raw: readonly string[]): number {
+  /** The entry whose key equals body[s, e) (of hash h, see lexer.spanHash), or -1. */
+  find(body: string, s: number, e: number, h: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const n = e - s;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i];
+      if (v === 0) return -1;
+      const en = v - 1;
+      if (this.hashes[en] === h) {
+        const k = this.keys[en];
+        if (k.length === n && body.startsWith(k, s)) return en;
+      }
+    }
+  }
+
+  private index(en: number, h: number): void {
+    if (en >= this.hashes.length) {
+      const g = new Int32Array(this.hashes.length * 2);
+      g.set(this.hashes);
+      this.hashes = g;
+    }
+    this.hashes[en] = h;
+    if ((en + 1) * 2 > this.slots.length) {
+      // Keep the load at most 1/2: rebuild at twice the size.
+      this.slots = new Int32Array(this.slots.length * 2);
+      for (let k = 0; k < en; k++) this.place(k, this.hashes[k]);
+    }
+    this.place(en, h);
+  }
+
+  private place(en: number, h: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = en + 1;
+  }
+
+  /** A new entry for the key `key` of hash `h` (lexer.spanHash of its span). */
+  add(key: string, raw: readonly string[], h: number): number {
     const e = this.keys.length;
     this.keys.push(key);
     this.prefix.push(key);
@@ -110,7 +157,7 @@ export class SeriesCache {
     this.tracked.push(-1);
     this.lastIter.push(this.iter);
     this.succ.push(-1);
-    this.map.set(key, e);
+    this.index(e, h);
     return e;
   }
 
@@ -163,10 +210,12 @@ export class SeriesCache {
       this.prefix = [];
       this.prefixLines = [];
       this.prefixMeta = [];
-      this.map.clear();
+      const oldHashes = this.hashes;
+      this.slots = new Int32Array(64);
+      this.hashes = new Int32Array(32);
       for (let e = 0; e < old.keys.length; e++) {
         if (old.lastIter[e] === iter) {
-          const n = this.add(old.keys[e], old.raw[e]);
+          const n = this.add(old.keys[e], old.raw[e], oldHashes[e]);
           remap[e] = n;
           this.final[n] = old.final[e];
           this.tracked[n] = old.tracked[e];
