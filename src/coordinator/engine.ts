@@ -139,7 +139,8 @@ export class StorageEngine implements Appendable, Queryable {
         futureGraceMs,
         segmentSize: opts.segmentSize ?? 128 * 1024 * 1024,
         retentionMs: opts.retentionMs ?? 0,
-        retentionBytes: opts.retentionBytes ?? 0,
+        // The size limit is for the whole directory: each shard (holding 1/n of the series) gets its part.
+        retentionBytes: opts.retentionBytes ? Math.max(1, Math.floor(opts.retentionBytes / n)) : 0,
         maxBlockDurationMs: opts.maxBlockDurationMs,
       };
       const worker = new Worker(workerPath, { workerData: init });

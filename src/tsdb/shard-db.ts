@@ -4,6 +4,8 @@
  * the head spans more than 1.5 block ranges (as Prometheus 2.42 does), then truncates the head and
  * checkpoints the WAL, compacts and applies retention.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { compareLabels, compareStrings, type Labels, labelsKey } from '../shared/labels.js';
 import type { Matcher } from '../shared/matchers.js';
 import type { SeriesData } from '../shared/storage.js';
@@ -186,7 +188,8 @@ export class ShardDb {
     // Also without a cut (Prometheus' db.run compacts and reloads blocks on its timer): blocks may wait
     // for compaction after a restart, and retention by size may have become due.
     await this.blocks.compact();
-    await this.blocks.applyRetention();
+    // As Prometheus' size retention, the WAL counts against the limit too.
+    await this.blocks.applyRetention(this.blocks.opts.retentionBytes ? dirBytes(this.storage.walDir) : 0);
     return cut;
   }
 
@@ -320,4 +323,24 @@ export class ShardDb {
     this.storage.close();
     await this.blocks.close();
   }
+}
+
+/** Bytes of the files under dir (WAL segments and checkpoints); 0 for what cannot be read. */
+function dirBytes(dir: string): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    try {
+      const st = statSync(join(dir, name));
+      n += st.isDirectory() ? dirBytes(join(dir, name)) : st.size;
+    } catch {
+      // Removed meanwhile (a checkpoint replacing segments).
+    }
+  }
+  return n;
 }
