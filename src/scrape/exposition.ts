@@ -297,7 +297,8 @@ function parseSlice(
       i = pos;
       const ne = scanMetricNameHash(body, i, len);
       if (ne === i) return new ParseError(line, `expected a metric name, got ${quoteSnippet(body, i, len)}`);
-      let h = spanHash;
+      const nameHash = spanHash;
+      let h = nameHash;
       let ke = ne;
       let lb = ne;
       if (!om) lb = skipWs(body, ne, len);
@@ -314,10 +315,10 @@ function parseSlice(
         // The previous new series usually has the same name (a family's series come together).
         const pn = prevRaw.length > 1 ? prevRaw[1] : '';
         const mname =
-          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.intern(own(body.substring(i, ne)));
+          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.internSpan(body, i, ne, nameHash, own);
         const raw: string[] = ['__name__', mname];
         if (ke !== ne) {
-          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache.intern, prevRaw);
+          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache, prevRaw);
           if (err !== null) return new ParseError(line, err);
         }
         prevRaw = raw;

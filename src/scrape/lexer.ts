@@ -218,14 +218,20 @@ export function scanLabelName(body: string, i: number, end: number): number {
   if (i >= end) return i;
   let c = body.charCodeAt(i);
   if (c >= 128 || (CLASS[c] & 1) === 0) return i;
+  let h = Math.imul((0x811c9dc5 | 0) ^ c, 0x01000193);
   i++;
   while (i < end) {
     c = body.charCodeAt(i);
     if (c >= 128 || (CLASS[c] & 2) === 0) break;
+    h = Math.imul(h ^ c, 0x01000193);
     i++;
   }
+  labelNameHash = h;
   return i;
 }
+
+/** FNV-1a hash of the name found by the last successful scanLabelName. */
+let labelNameHash = 0;
 
 /**
  * Given `{` at i, the index just past the matching `}`, honouring quotes and escapes; -1 when the line ends
@@ -289,6 +295,17 @@ export function unescapeHelp(text: string, quotes: boolean): string {
 
 const NO_PAIRS: readonly string[] = [];
 
+/** Shares repeated strings of a target (SeriesCache implements it); hashes are FNV-1a as spanHash. */
+export interface StringPool {
+  intern(s: string): string;
+  internSpan(body: string, s: number, e: number, h: number, own: (s: string) => string): string;
+}
+
+const NO_POOL: StringPool = {
+  intern: (s) => s,
+  internSpan: (body, s, e, _h, own) => own(body.substring(s, e)),
+};
+
 function skipBlanks(body: string, i: number, end: number, allow: boolean): number {
   if (!allow) return i;
   while (i < end) {
@@ -310,7 +327,7 @@ export function parseLabelBlock(
   out: string[],
   lenient: boolean,
   own: (s: string) => string = (x) => x,
-  intern: (s: string) => string = (x) => x,
+  strings: StringPool = NO_POOL,
   prev: readonly string[] = NO_PAIRS,
 ): string | null {
   let i = s + 1;
@@ -321,11 +338,13 @@ export function parseLabelBlock(
     const ne = scanLabelName(body, i, close);
     if (ne === i)
       return `invalid label name at ${JSON.stringify(body.substring(i, Math.min(close, i + 20)))}`;
+    const nameHash = labelNameHash;
     // Consecutive series of a family mostly repeat the previous series' label names (and many values) at the
     // same positions: reuse those strings after a compare in place, without cutting or hashing a new one.
     const k = out.length;
     const pn = k < prev.length ? prev[k] : '';
-    const name = pn.length === ne - i && body.startsWith(pn, i) ? pn : intern(body.substring(i, ne));
+    const name =
+      pn.length === ne - i && body.startsWith(pn, i) ? pn : strings.internSpan(body, i, ne, nameHash, own);
     i = skipBlanks(body, ne, close, lenient);
     if (body.charCodeAt(i) !== EQ) return `expected "=" after label name ${JSON.stringify(name)}`;
     i = skipBlanks(body, i + 1, close, lenient);
@@ -333,21 +352,29 @@ export function parseLabelBlock(
     const vs = i + 1;
     i = vs;
     let escaped = false;
+    let vh = 0x811c9dc5 | 0;
     while (i < close) {
       const c = body.charCodeAt(i);
       if (c === BACKSLASH) {
         escaped = true;
         i += 2;
       } else if (c === QUOTE) break;
-      else i++;
+      else {
+        vh = Math.imul(vh ^ c, 0x01000193);
+        i++;
+      }
     }
     if (i >= close) return `unterminated value for label ${JSON.stringify(name)}`;
     const pv = k + 1 < prev.length ? prev[k + 1] : '';
     if (!escaped && pv.length === i - vs && body.startsWith(pv, vs)) out.push(name, pv);
     else {
-      const value = escaped ? unescapeLabelValue(body, vs, i) : body.substring(vs, i);
       // Names and short values repeat across series: share one string each instead of one per series.
-      out.push(name, value.length < 13 ? intern(value) : own(value));
+      let value: string;
+      if (escaped) {
+        value = unescapeLabelValue(body, vs, i);
+        value = value.length < 13 ? strings.intern(value) : own(value);
+      } else value = i - vs < 13 ? strings.internSpan(body, vs, i, vh, own) : own(body.substring(vs, i));
+      out.push(name, value);
     }
     i = skipBlanks(body, i + 1, close, lenient);
     if (i >= close) return null;

@@ -39,6 +39,59 @@ export type FinalLabels = readonly string[] | null;
 
 const EMPTY: readonly string[] = Object.freeze([]) as readonly string[];
 
+function keep(s: string): string {
+  return s;
+}
+
+/** A set of strings by FNV-1a hash (lexer.spanHash), looked up by comparing a span of a body in place. */
+class StringTable {
+  private strs: string[] = [];
+  private hashes = new Int32Array(64);
+  private slots = new Int32Array(128);
+
+  get size(): number {
+    return this.strs.length;
+  }
+
+  find(body: string, s: number, e: number, h: number): string | null {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const n = e - s;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i];
+      if (v === 0) return null;
+      if (this.hashes[v - 1] === h) {
+        const k = this.strs[v - 1];
+        if (k.length === n && body.startsWith(k, s)) return k;
+      }
+    }
+  }
+
+  add(str: string, h: number): void {
+    const en = this.strs.length;
+    this.strs.push(str);
+    if (en >= this.hashes.length) {
+      const g = new Int32Array(this.hashes.length * 2);
+      g.set(this.hashes);
+      this.hashes = g;
+    }
+    this.hashes[en] = h;
+    if ((en + 1) * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2);
+      for (let k = 0; k < en; k++) this.place(k, this.hashes[k]);
+    }
+    this.place(en, h);
+  }
+
+  private place(en: number, h: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = en + 1;
+  }
+}
+
 export class SeriesCache {
   /** Entry -> the series text of its line. */
   keys: string[] = [];
@@ -161,16 +214,25 @@ export class SeriesCache {
     return e;
   }
 
-  /** Label names and short values, shared by all series of the target. */
-  private readonly strings = new Map<string, string>();
+  /** Metric names, label names and short values, shared by all series of the target. */
+  private readonly strings = new StringTable();
 
   /** One shared copy of a small string (label names, short values). */
   readonly intern = (s: string): string => {
-    const known = this.strings.get(s);
-    if (known !== undefined) return known;
-    if (this.strings.size < 100_000) this.strings.set(s, s);
-    return s;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return this.internSpan(s, 0, s.length, h, keep);
   };
+
+  /** The shared string equal to body[s, e) of FNV-1a hash h, found in place or cut by `own` and kept. */
+  internSpan(body: string, s: number, e: number, h: number, own: (s: string) => string): string {
+    const t = this.strings;
+    const known = t.find(body, s, e, h);
+    if (known !== null) return known;
+    const str = own(body.substring(s, e));
+    if (t.size < 100_000) t.add(str, h);
+    return str;
+  }
 
   /** Releases an entry's parsed label pairs once its final labels are known. */
   releaseRaw(e: number): void {
