@@ -113,6 +113,7 @@ new PerformanceObserver((list) => {
  */
 const CHECKPOINT_MIN_BYTES = 128 * 1024 * 1024;
 let checkpointQueued = false;
+let cutQueued = false;
 
 /** Freed batch buffers stay in glibc's heap unless trimmed; resident memory is a target figure. */
 const trimTimer = setInterval(() => storage.head.chunks.trimMemory(), 5000);
@@ -196,7 +197,8 @@ function uniqueBuffers(arrays: ArrayBufferView[]): ArrayBuffer[] {
 /** Cuts blocks from the head when it spans more than 1.5 block ranges; compaction and retention follow. */
 async function cutBlocks(): Promise<number> {
   const n = await db.cutBlocks();
-  if (n > 0) counters.add(me, 'blocksCut', n);
+  // A total: concurrent calls (the append trigger, the timer, a request) each see the others' cuts.
+  counters.set(me, 'blocksCut', db.blocksCutTotal);
   // Compaction and retention may have changed the blocks even without a cut.
   updateHeadFigures();
   return n;
@@ -281,6 +283,17 @@ port.on('message', (req: ShardRequest) => {
       } catch (err) {
         console.error(`promshard shard ${me}: WAL checkpoint failed: ${(err as Error).message}`);
       }
+    });
+  }
+  if (req.op === 'append' && !cutQueued && !closing && db.compactable()) {
+    // As Prometheus' appender commit does: a head that became compactable is cut now, not at the next tick.
+    cutQueued = true;
+    setImmediate(() => {
+      cutQueued = false;
+      if (closing) return;
+      cutBlocks().catch((err: Error) =>
+        console.error(`promshard shard ${me}: block cut failed: ${err.message}`),
+      );
     });
   }
 });

@@ -160,14 +160,28 @@ export class ShardDb {
    * run meanwhile: samples in the range being cut are already out of the appendable window. Returns the
    * number of blocks cut.
    */
+  /** Blocks cut from the head since open. */
+  blocksCutTotal = 0;
+
+  /** True when the head spans more than 1.5 block ranges and no cut (or admin operation) runs. */
+  compactable(): boolean {
+    if (this.cutting !== null) return false;
+    const [mint, maxt] = this.storage.head.range();
+    return maxt - mint > (this.rangeMs * 3) / 2;
+  }
+
   async cutBlocks(): Promise<number> {
-    if (this.cutting !== null) return 0;
+    const before = this.blocksCutTotal;
+    // A cut (or admin operation) already running is waited for, then the head is checked again: when
+    // this resolves, the head is cut as far as it can be. Counts the blocks cut meanwhile too.
+    while (this.cutting !== null) await this.cutting.catch(() => 0);
     this.cutting = this.cutRun();
     try {
-      return await this.cutting;
+      await this.cutting;
     } finally {
       this.cutting = null;
     }
+    return this.blocksCutTotal - before;
   }
 
   private async cutRun(): Promise<number> {
@@ -184,6 +198,7 @@ export class ShardDb {
       // In slices: a checkpoint of a large head would otherwise hold the shard for a second or more.
       await this.storage.checkpointAsync(end, maybeYield);
       cut++;
+      this.blocksCutTotal++;
     }
     // Also without a cut (Prometheus' db.run compacts and reloads blocks on its timer): blocks may wait
     // for compaction after a restart, and retention by size may have become due.
