@@ -46,8 +46,8 @@ function keep(s: string): string {
 /** A set of strings by FNV-1a hash (lexer.spanHash), looked up by comparing a span of a body in place. */
 class StringTable {
   private strs: string[] = [];
-  private hashes = new Int32Array(64);
-  private slots = new Int32Array(128);
+  private hashes = new Int32Array(256);
+  private slots = new Int32Array(512);
 
   get size(): number {
     return this.strs.length;
@@ -125,8 +125,8 @@ export class SeriesCache {
    * in the body. Unlike a Map<string, number> it needs no cut string or re-hash per lookup, and its bulk
    * (12 bytes per series) is outside the JS object graph the garbage collector walks.
    */
-  private slots = new Int32Array(64);
-  private hashes = new Int32Array(32);
+  private slots = new Int32Array(1024);
+  private hashes = new Int32Array(512);
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
