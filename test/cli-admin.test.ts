@@ -76,6 +76,14 @@ describe.skipIf(!built)('admin API of the server run by the CLI', () => {
       '--web.enable-admin-api',
     ];
     let base = await start(args);
+    // An empty head, as 2.42 prints it (int64 sentinels for its time range).
+    const emptyText = await (await fetch(`${base}/api/v1/status/tsdb`)).text();
+    const emptyWant =
+      '{"status":"success","data":{"headStats":{"numSeries":0,"numLabelPairs":0,"chunkCount":0,' +
+      '"minTime":9223372036854775807,"maxTime":-9223372036854775808},"seriesCountByMetricName":[],' +
+      '"labelValueCountByLabelName":[],"memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[],' +
+      '"shardStatus":[';
+    expect(emptyText.slice(0, emptyWant.length)).toBe(emptyWant);
     // 10 minutes of 15 s samples ending a minute ago, 20 series.
     const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     const N = 40;
@@ -185,6 +193,13 @@ describe.skipIf(!built)('admin API of the server run by the CLI', () => {
     // skip_head=true: only the blocks (none cut yet here), still a success.
     const snap2 = await post('/api/v1/admin/tsdb/snapshot', 'skip_head=true');
     expect(snap2.status).toBe(200);
+    // 2.42's answers to bad admin requests.
+    const badBool = await post('/api/v1/admin/tsdb/snapshot', 'skip_head=maybe');
+    expect(badBool.status).toBe(400);
+    expect(((await badBool.json()) as { errorType: string }).errorType).toBe('bad_data');
+    const noMatch = await post('/api/v1/admin/tsdb/delete_series', '');
+    expect(noMatch.status).toBe(400);
+    expect(((await noMatch.json()) as { error: string }).error).toBe('no match[] parameter provided');
 
     if (havePromtool) {
       const copy = path.join(tmp, 'snapcopy');

@@ -628,7 +628,17 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const status = opts.tsdbStatus
         ? await opts.tsdbStatus()
         : await tsdbStatusFromQueryable(opts.queryable);
-      return successJson(JSON.stringify(withShardSection(opts.queryable, status)));
+      const json = JSON.stringify(withShardSection(opts.queryable, status));
+      const h = status.headStats;
+      // An empty head: 2.42 prints its int64 sentinels (MaxInt64, MinInt64), which no JS number holds.
+      return successJson(
+        h.numSeries === 0 && h.chunkCount === 0 && h.minTime === 0 && h.maxTime === 0
+          ? json.replace(
+              '"minTime":0,"maxTime":0',
+              '"minTime":9223372036854775807,"maxTime":-9223372036854775808',
+            )
+          : json,
+      );
     }),
   );
 
