@@ -162,6 +162,7 @@ export class ShardDb {
    */
   /** Blocks cut from the head since open. */
   blocksCutTotal = 0;
+  private closed = false;
 
   /** True when the head spans more than 1.5 block ranges and no cut (or admin operation) runs. */
   compactable(): boolean {
@@ -175,6 +176,7 @@ export class ShardDb {
     // A cut (or admin operation) already running is waited for, then the head is checked again: when
     // this resolves, the head is cut as far as it can be. Counts the blocks cut meanwhile too.
     while (this.cutting !== null) await this.cutting.catch(() => 0);
+    if (this.closed) return this.blocksCutTotal - before;
     this.cutting = this.cutRun();
     try {
       await this.cutting;
@@ -219,6 +221,7 @@ export class ShardDb {
    */
   private async exclusive<T>(f: () => Promise<T>): Promise<T> {
     while (this.cutting !== null) await this.cutting.catch(() => 0);
+    if (this.closed) throw new Error('the shard database is closed');
     const p = f();
     this.cutting = p.then(
       () => 0,
@@ -334,7 +337,9 @@ export class ShardDb {
   }
 
   async close(): Promise<void> {
-    await this.cutting?.catch(() => undefined);
+    // No cut or admin operation starts from now on; those waiting see `closed` when they wake.
+    this.closed = true;
+    while (this.cutting !== null) await this.cutting.catch(() => undefined);
     this.storage.close();
     await this.blocks.close();
   }
