@@ -2,7 +2,16 @@
 // 1-minute blocks so that a cut, compaction and tombstone cleaning happen within a test; promtool reads
 // the snapshot when it is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +205,28 @@ describe('deletion, tombstones and snapshots through the shards', () => {
     expect(third.counts[0]).toBe(6);
     c.close(false);
     expect(new Head().tombstones.size).toBe(0);
+  });
+
+  it('reports damaged blocks per shard in the TSDB status and serves the rest', async () => {
+    const dir = tmp();
+    let e = await open(dir);
+    await ingest(e, T0, T0 + 8 * MIN);
+    await e.cutBlocks();
+    const victim = metas(dir).find((m) => m.shard === 1)!;
+    // Damaged while the server is down: the shard reports it at the next start.
+    await e.close();
+    engines.splice(engines.indexOf(e), 1);
+    writeFileSync(join(dir, victim.ulid, 'index'), 'garbage');
+    e = await open(dir);
+    const status = await e.tsdbStatus();
+    const damaged = status.shardStatus.flatMap((x) =>
+      x.damagedBlocks.map((d) => ({ shard: x.shard, ulid: d.ulid })),
+    );
+    expect(damaged).toEqual([{ shard: 1, ulid: victim.ulid }]);
+    expect(status.shardStatus[1].blocks.map((b) => b.ulid)).not.toContain(victim.ulid);
+    // Everything else is served: the series of shard 0 completely.
+    const got = await samples(e);
+    expect(got.size).toBe(SERIES);
   });
 
   it('snapshots every shard (head included) into one directory that promtool reads', async () => {
