@@ -128,8 +128,9 @@ async function duringCompaction(args: string[]): Promise<void> {
   const step = 15_000;
   const range = blockRounds * step;
   const dir = mkdtempSync(join(tmpdir(), 'promshard-bench-compact-'));
-  const total = Math.ceil(4.6 * blockRounds) + 2 * blockRounds * reps + 10;
-  const t0 = Math.floor((Date.now() - total * step) / range) * range;
+  const total = 9 * blockRounds + Math.ceil(4.6 * blockRounds) + 2 * blockRounds * reps + 10;
+  // Aligned to 9 ranges, so the level-1 blocks fill the aligned ranges that compaction merges.
+  const t0 = Math.floor((Date.now() - total * step) / (9 * range)) * 9 * range;
   const engine = await openStorage(dir, {
     shards,
     chunkRangeMs: range,
@@ -140,13 +141,14 @@ async function duringCompaction(args: string[]): Promise<void> {
     `ingest during compaction: ${nSeries} series, ${shards} shards, blocks of ${blockRounds} samples/series (${range / 1000} s)`,
   );
   let r = 0;
+  let ts = 0;
   let tLast = t0 - step;
   // Scrape rounds 15 s apart build the head; the measured rounds are 1 ms apart, so they append real new
   // samples without moving the head forward (the ingest here runs ~100x faster than scrape time, and
   // rounds 15 s apart would keep the shards cutting ever more blocks while they ingest).
   const scrape = async (k: number) => {
-    while (r < k) {
-      tLast = Math.max(t0 + r * step, tLast + 1);
+    while (ts < k) {
+      tLast = Math.max(t0 + ts++ * step, tLast + 1);
       await round(engine, reqs, tLast, r++);
     }
   };
@@ -169,9 +171,9 @@ async function duringCompaction(args: string[]): Promise<void> {
   console.log(`  setup: ${r} rounds, cut ${first} blocks in ${(performance.now() - cs).toFixed(0)} ms`);
   for (let rep = 0; rep < reps; rep++) {
     // Two more ranges of head: the next cut writes two blocks, checkpoints, and compacts three into one.
-    await scrape(r + 2 * blockRounds);
+    await scrape(ts + 2 * blockRounds);
     const before = engine.figures().reduce((a, f) => a + f.compactions, 0);
-    const base1 = await window(20);
+    const base1 = await window(40);
     let done = false;
     cs = performance.now();
     let cutMs = 0;
@@ -191,7 +193,7 @@ async function duringCompaction(args: string[]): Promise<void> {
     const blocks = await cut;
     const secs = (performance.now() - s0) / 1000;
     const cpu = cpuS(process.cpuUsage(c0));
-    const base2 = await window(20);
+    const base2 = await window(40);
     const baseRate = (base1.rate + base2.rate) / 2;
     const compactions = engine.figures().reduce((a, f) => a + f.compactions, 0) - before;
     console.log(

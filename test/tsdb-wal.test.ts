@@ -234,8 +234,8 @@ describe('WAL', () => {
   it('a checkpoint written in slices while appends go on restores every sample once', async () => {
     const dir = tmp();
     const s = ShardStorage.open(dir, { now: () => NOW, logger: quiet });
-    // More than one group of 4096 series, so the checkpoint pauses between groups.
-    const series: TestSeries[] = Array.from({ length: 9000 }, (_, i) => ({
+    // Three groups of 1024 series, so the checkpoint pauses twice between them.
+    const series: TestSeries[] = Array.from({ length: 3000 }, (_, i) => ({
       labels: [
         { name: '__name__', value: 'm' },
         { name: 'i', value: String(i) },

@@ -11,8 +11,10 @@
  * log back to the end of the last good record and deletes later segments, reporting what it cut.
  */
 import {
+  close,
   closeSync,
   existsSync,
+  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -165,22 +167,40 @@ export class WalWriter {
     return b.length;
   }
 
+  /**
+   * Finished segments are fsynced in the background (a live WAL; a checkpoint's log keeps synchronous
+   * fsyncs, since the segments it replaces are deleted right after it is renamed into place).
+   */
+  backgroundFsync = false;
+
   private openSegment(): void {
     this.fd = openSync(join(this.dir, segmentName(this.segment)), 'w');
     this.offset = 0;
   }
 
-  /** Pads the last page, fsyncs and closes the segment. */
-  private finishSegment(): void {
+  /**
+   * Pads the last page, fsyncs and closes the segment. A segment left for the next one is fsynced in the
+   * background (libuv's pool), as Prometheus' WAL hands it to its actor goroutine: the writer does not stall
+   * for a 128 MiB flush. Acknowledged samples were in the page cache already (they survive kill -9).
+   */
+  private finishSegment(background = false): void {
     const rem = this.offset % PAGE_SIZE;
     if (rem !== 0) this.write(new Uint8Array(PAGE_SIZE - rem));
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    const fd = this.fd;
     this.fd = -1;
+    if (!background) {
+      fsyncSync(fd);
+      closeSync(fd);
+      return;
+    }
+    fsync(fd, (err) => {
+      if (err) console.error(`promshard WAL ${this.dir}: fsync of a finished segment failed: ${err.message}`);
+      close(fd, () => undefined);
+    });
   }
 
   private nextSegment(): void {
-    this.finishSegment();
+    this.finishSegment(this.backgroundFsync);
     this.segment++;
     this.openSegment();
   }

@@ -263,5 +263,39 @@ function* headExportSteps(
     if (clipped.length > 0) out.push({ labels: labelsOf(i), chunks: clipped });
     if ((++n & 255) === 0) yield;
   }
-  return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return yield* sortSteps(out, (a, b) => compareLabels(a.labels, b.labels));
+}
+
+/**
+ * A stable merge sort that yields between steps of ~1024 comparisons' worth: sorting 50k series by labels
+ * takes ~100 ms, too long to hold a shard that is appending.
+ */
+function* sortSteps<T>(a: T[], cmp: (x: T, y: T) => number): Generator<void, T[], void> {
+  const RUN = 512;
+  const n = a.length;
+  for (let i = 0; i < n; i += RUN) {
+    const run = a.slice(i, i + RUN).sort(cmp);
+    for (let k = 0; k < run.length; k++) a[i + k] = run[k];
+    yield;
+  }
+  let src = a;
+  let dst: T[] = new Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    let work = 0;
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        dst[k++] = cmp(src[j], src[i]) < 0 ? src[j++] : src[i++];
+        if ((++work & 1023) === 0) yield;
+      }
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
 }
