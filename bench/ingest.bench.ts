@@ -6,6 +6,8 @@
 //                                 [--fill 120] [--restart] [--dir /tmp/x] [--interval 1000 --paced-rounds 10]
 //   node dist/bench/run.js ingest --reopen /tmp/x [--shards 2]   (time open() of a kept directory)
 //   node dist/bench/run.js ingest --fill 479 --kill9   (ingest in a child, kill -9 it, time the restart)
+//   node dist/bench/run.js ingest --select-blocks [--series 100000] [--reps 5]
+//       (a selector over every series x 2h from the shards' blocks through the coordinator: decode rate)
 //   node dist/bench/run.js ingest --compaction [--series 100000] [--block-rounds 40]
 //       (samples/s while the shards cut blocks, checkpoint and compact, against the rate just before)
 // --fill N: fill every series to N samples first (memory figure at N samples; 480 = 2h at 15 s).
@@ -208,7 +210,61 @@ async function duringCompaction(args: string[]): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Issue 4's read figure through the real path: ingest N series x 2h + 1h (scrape rounds 15 s apart) so
+ * the shards cut a 2h block, then time engine.select({job="node"}) over the block's range: the shards
+ * resolve postings, decode the chunks and transfer columns, the coordinator merges. Also a select over
+ * 1 ms of the range (postings resolution and the round trip, almost no samples).
+ */
+async function selectBlocks(args: string[]): Promise<void> {
+  const nSeries = arg(args, 'series', 100_000);
+  const shards = arg(args, 'shards', 2);
+  const reps = arg(args, 'reps', 5);
+  const step = 15_000;
+  const H2 = 7_200_000;
+  const rounds = 760; // 3h10m: over 1.5 block ranges, so the oldest 2h is cut
+  const dir = mkdtempSync(join(tmpdir(), 'promshard-bench-selblk-'));
+  const t0 = Math.floor((Date.now() - rounds * step) / H2) * H2;
+  const engine = await openStorage(dir, { shards, logger: { warn: console.warn, error: console.error } });
+  const reqs = makeRequests(nSeries, arg(args, 'request', 5000));
+  const s0 = performance.now();
+  for (let r = 0; r < rounds; r++) await round(engine, reqs, t0 + r * step, r);
+  await engine.cutBlocks();
+  for (let i = 0; i < 600 && engine.figures().some((f) => f.blocks < 1); i++) {
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const blocks = engine.figures().map((f) => f.blocks);
+  console.log(
+    `select from blocks: ${nSeries} series, ${shards} shards; ingested ${rounds} rounds in ${((performance.now() - s0) / 1000).toFixed(1)} s, blocks per shard ${blocks.join(',')}`,
+  );
+  const job = [{ type: '=', name: 'job', value: 'node' }] as const;
+  for (const [what, mint, maxt] of [
+    ['2h block range', t0, t0 + H2 - 1],
+    ['1 ms of it', t0 + 60_000, t0 + 60_000],
+  ] as const) {
+    for (let rep = 0; rep < reps; rep++) {
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      const res = await engine.select(job as unknown as Parameters<StorageEngine['select']>[0], mint, maxt);
+      const ms = performance.now() - w0;
+      const c = process.cpuUsage(c0);
+      let n = 0;
+      for (const x of res) n += x.t.length;
+      console.log(
+        `  ${what}: ${res.length} series, ${n} samples in ${ms.toFixed(1)} ms (process CPU ${((c.user + c.system) / 1000).toFixed(0)} ms) = ` +
+          `${(n / ms / 1e3).toFixed(1)}M samples/s`,
+      );
+    }
+  }
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export default async function run(args: string[]): Promise<void> {
+  if (args.includes('--select-blocks')) {
+    await selectBlocks(args);
+    return;
+  }
   if (args.includes('--compaction')) {
     await duringCompaction(args);
     return;

@@ -16,6 +16,7 @@ import {
   type ShardStartup,
   viewBatch,
 } from '../src/shared/protocol.js';
+import type { SeriesData } from '../src/shared/storage.js';
 import { CODE_COUNT } from '../src/tsdb/head.js';
 import { ShardDb } from '../src/tsdb/shard-db.js';
 import { shardWalDir } from '../src/tsdb/shard-storage.js';
@@ -149,14 +150,10 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
         counts[k] = sel[k].t.length;
         total += counts[k];
       }
-      const t = new Float64Array(total);
-      const v = new Float64Array(total);
-      let off = 0;
-      for (const x of sel) {
-        t.set(x.t, off);
-        v.set(x.v, off);
-        off += x.t.length;
-      }
+      // A block's select hands out views in order of one t and one v buffer: sent as they are (no copy
+      // of ~800 MB for 100k series x 2h); otherwise the columns are gathered into one new pair.
+      const t = contiguous(sel, 't', total) ?? gather(sel, 't', total);
+      const v = contiguous(sel, 'v', total) ?? gather(sel, 'v', total);
       const reply: SelectReply = { flat, labelStart, counts, t, v };
       return { result: reply, transfer: uniqueBuffers([labelStart, counts, t, v]) };
     }
@@ -185,6 +182,34 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
     default:
       throw new Error(`unknown request ${(req as { op: string }).op}`);
   }
+}
+
+/**
+ * The columns as one view when they lie back to back, in order, from the start of one buffer made for this
+ * select (a block's or the head's fresh output; a range inside a chunk leaves unused slots at the end).
+ */
+function contiguous(sel: SeriesData[], key: 't' | 'v', total: number): Float64Array | null {
+  if (sel.length === 0) return null;
+  const first = sel[0][key];
+  const buf = first.buffer;
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength < total * 8 || first.byteOffset !== 0) return null;
+  let at = 0;
+  for (const x of sel) {
+    const c = x[key];
+    if (c.buffer !== buf || c.byteOffset !== at) return null;
+    at += c.byteLength;
+  }
+  return new Float64Array(buf, 0, total);
+}
+
+function gather(sel: SeriesData[], key: 't' | 'v', total: number): Float64Array {
+  const out = new Float64Array(total);
+  let off = 0;
+  for (const x of sel) {
+    out.set(x[key], off);
+    off += x[key].length;
+  }
+  return out;
 }
 
 /** Buffers to transfer, each once (select views may share one buffer). */

@@ -93,10 +93,13 @@ export function mergeSeriesData(lists: readonly (readonly SeriesData[])[]): Seri
     for (let i = 0; i < nonEmpty.length; i++) {
       const s = nonEmpty[i][idx[i]];
       if (s && compareLabels(s.labels, min) === 0) {
-        parts.push(s);
+        // A source without samples of this series (the head after a cut) adds nothing: the other
+        // source's columns are kept as they are, not copied.
+        if (s.t.length > 0 || parts.length === 0) parts.push(s);
         idx[i]++;
       }
     }
+    if (parts.length > 1 && parts[0].t.length === 0) parts.shift();
     out.push(parts.length === 1 ? parts[0] : mergeSamples(min, parts));
   }
 }
