@@ -17,6 +17,7 @@ import {
   viewBatch,
 } from '../src/shared/protocol.js';
 import type { SeriesData } from '../src/shared/storage.js';
+import { setBackgroundShare } from '../src/tsdb/block/yield.js';
 import { CODE_COUNT } from '../src/tsdb/head.js';
 import { ShardDb } from '../src/tsdb/shard-db.js';
 import { shardWalDir } from '../src/tsdb/shard-storage.js';
@@ -246,6 +247,13 @@ function asyncRequest(req: ShardRequest): Promise<unknown> | null {
       return null;
   }
 }
+
+/**
+ * Block work (head cuts, compaction) takes at most this share of the shard thread while it runs (pauses
+ * between 10 ms slices), so ingestion keeps most of its rate; PROMSHARD_BLOCK_WORK_SHARE overrides it.
+ * Measured with `node dist/bench/run.js ingest --compaction`.
+ */
+setBackgroundShare(Number(process.env.PROMSHARD_BLOCK_WORK_SHARE ?? 0.25));
 
 // Prometheus checks for a head to compact every minute.
 const cutTimer = setInterval(() => {

@@ -12,7 +12,7 @@ import type { SeriesData } from '../shared/storage.js';
 import { seriesFromHeadExport, seriesFromHeadExportAsync } from './block/series-chunks.js';
 import type { Interval } from './block/tombstones.js';
 import { type SeriesInput, writeBlock } from './block/writer.js';
-import { maybeYield } from './block/yield.js';
+import { maybeYield, setBackgroundShare } from './block/yield.js';
 import { BlockStore, type CorruptBlock, mergeSeriesData, type StoreLog } from './compact/block-store.js';
 import { compactionRanges } from './compact/planner.js';
 import { DEFAULT_CHUNK_RANGE_MS, type SeriesBatch } from './head.js';
@@ -339,6 +339,8 @@ export class ShardDb {
   async close(): Promise<void> {
     // No cut or admin operation starts from now on; those waiting see `closed` when they wake.
     this.closed = true;
+    // No appends to protect any more: a running cut finishes at full speed.
+    setBackgroundShare(1);
     while (this.cutting !== null) await this.cutting.catch(() => undefined);
     this.storage.close();
     await this.blocks.close();
