@@ -3,13 +3,25 @@
 // realistic data against Prometheus 2.42 (promtool tsdb create-blocks-from openmetrics) on the same samples.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
-//     [--reps 3] [--jitter 0.1] [--skip-compare]
+//     [--reps 3] [--jitter 0.1] [--skip-compare] [--mix synthetic|node] [--only-compare]
+// --mix node: the series of a real node_exporter 1.5 scrape (../shared/fixtures/exposition), scraped every
+// 15 s with the way such values evolve (see generateNode); --only-compare: sections [1] and [1b] only.
 //   (or: node -e "import('./dist/bench/block.bench.js').then((m) => m.default(process.argv.slice(1)))" -- ...)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { native } from '../src/native/binding.js';
 import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
@@ -46,6 +58,93 @@ interface GenSeries {
 
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
 
+let mix = 'synthetic';
+
+interface ExpoSeries {
+  labels: Record<string, string>;
+  type: string;
+  value: number;
+}
+
+/** The samples of a text-format exposition (the fixture is well-formed; this is no general parser). */
+function parseExposition(text: string): ExpoSeries[] {
+  const types = new Map<string, string>();
+  const out: ExpoSeries[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# TYPE ')) {
+      const [name, type] = line.slice(7).split(' ');
+      types.set(name, type);
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null) continue;
+    const labels: Record<string, string> = { __name__: m[1] };
+    if (m[3])
+      for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    const value = Number(m[4]);
+    if (!Number.isFinite(value)) continue;
+    const base = m[1].replace(/_(bucket|sum|count|total|created)$/, '');
+    out.push({ labels, type: types.get(m[1]) ?? types.get(base) ?? 'untyped', value });
+  }
+  return out;
+}
+
+/**
+ * node_exporter 1.5's own series (the fixture scrape), one copy per target, scraped every 15 s for 2h.
+ * Values evolve as a host's do: counters with integer values grow by integer steps (idle ones often
+ * not at all), float counters (CPU seconds: 2 decimals, USER_HZ) by 2-decimal steps; summary/histogram
+ * _count integer steps and _sum float steps; gauges: most constant (info, limits, boot time, sizes),
+ * some stepping now and then (memory in 4 KiB pages, filesystem free bytes, temperatures), a few
+ * changing every scrape (load averages, Go heap figures); histogram buckets rarely change.
+ */
+function* generateNode(targets: number, seed: number, jitter: number, t0: number): Generator<GenSeries[]> {
+  // dist/bench/ -> the checkout -> ../shared beside it.
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const path = join(root, '..', 'shared', 'fixtures', 'exposition', 'node-exporter-1.5.0.txt');
+  const base = parseExposition(readFileSync(path, 'utf8'));
+  const r = rng(seed);
+  const n = Math.floor(H2 / STEP);
+  for (let k = 0; k < targets; k++) {
+    const instance = `host-${String(k).padStart(5, '0')}:9100`;
+    const phase = Math.floor(r() * STEP);
+    const t = new Float64Array(n);
+    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
+    const out: GenSeries[] = [];
+    for (const s of base) {
+      const v = new Float64Array(n);
+      const name = s.labels.__name__;
+      const integer = Number.isInteger(s.value);
+      const counter = s.type === 'counter' || name.endsWith('_count') || name.endsWith('_sum');
+      let x = s.value;
+      if (counter || name.endsWith('_bucket')) {
+        // Share of scrapes with activity and the step size.
+        const active = name.endsWith('_bucket') ? 0.05 : r() < 0.3 ? 0 : 0.2 + r() * 0.8;
+        const rate = integer ? 1 + Math.floor(r() * 50) : 0.01 + r() * 15;
+        for (let i = 0; i < n; i++) {
+          if (r() < active)
+            x = integer ? x + 1 + Math.floor(r() * rate) : Math.round((x + r() * rate) * 100) / 100;
+          v[i] = x;
+        }
+      } else {
+        const kind = r();
+        const every = kind < 0.6 ? 0 : kind < 0.9 ? 0.1 + r() * 0.2 : 1;
+        const page = integer && Math.abs(x) >= 4096 && x % 4096 === 0;
+        for (let i = 0; i < n; i++) {
+          if (every > 0 && r() < every) {
+            if (page) x += Math.floor((r() - 0.5) * 64) * 4096;
+            else if (integer) x += r() < 0.5 ? -1 : 1;
+            else x = Math.round(x * (1 + (r() - 0.5) * 0.02) * 1000) / 1000;
+          }
+          v[i] = x;
+        }
+      }
+      out.push({ labels: labelsFromObject({ ...s.labels, instance, job: 'bench' }), t, v });
+    }
+    yield out;
+  }
+}
+
 /**
  * Realistic scrape data, 100 series per target at 15 s, shaped like node_exporter and instrumented apps:
  * 10 request counters (integer increments, idle half the time), 5 CPU-seconds counters (2-decimal float
@@ -55,6 +154,10 @@ const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2
  * Yields one target's series at a time.
  */
 function* generate(targets: number, seed = 1, jitter = 0.1, t0 = T0): Generator<GenSeries[]> {
+  if (mix === 'node') {
+    yield* generateNode(targets, seed, jitter, t0);
+    return;
+  }
   const r = rng(seed);
   const n = Math.floor(H2 / STEP);
   for (let k = 0; k < targets; k++) {
@@ -387,6 +490,8 @@ export default async function run(args: string[]): Promise<void> {
   const compareSeries = arg(args, '--compare-series', 5_000);
   const reps = arg(args, '--reps', 3);
   const jitter = arg(args, '--jitter', 0.1);
+  const mixAt = args.indexOf('--mix');
+  if (mixAt >= 0) mix = args[mixAt + 1];
   const work = mkdtempSync(join(tmpdir(), 'promshard-block-bench-'));
   try {
     console.log(`block bench: addon ops, node ${process.version}`);
@@ -394,13 +499,24 @@ export default async function run(args: string[]): Promise<void> {
       `\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s, jitter ${jitter})`,
     );
     if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
-    else await compareWithPrometheus(join(work, 'cmp'), Math.max(1, Math.round(compareSeries / 100)), jitter);
+    else
+      await compareWithPrometheus(
+        join(work, 'cmp'),
+        Math.max(1, Math.round(compareSeries / (mix === 'node' ? 1000 : 100))),
+        jitter,
+      );
 
     console.log(
       `\n[1b] the same data shape over 20h, compacted as Prometheus would (${compareSeries} series)`,
     );
     if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
-    else await steadyState(join(work, 'steady'), Math.max(1, Math.round(compareSeries / 100)), jitter);
+    else
+      await steadyState(
+        join(work, 'steady'),
+        Math.max(1, Math.round(compareSeries / (mix === 'node' ? 1000 : 100))),
+        jitter,
+      );
+    if (args.includes('--only-compare')) return;
 
     console.log(`\n[2] write ${series} series x 2h as one block`);
     mkdirSync(join(work, 'one'), { recursive: true });
