@@ -59,7 +59,7 @@ export default async function run(args: string[]): Promise<void> {
     console.log(`WAL micro-benchmarks (${batch} samples per batch; replayed ${samples} samples)`);
     for (const { task, perIteration } of rows) {
       const r = task.result;
-      if (!r || r.state !== 'completed') {
+      if (r?.state !== 'completed') {
         console.log(`  ${task.name}: ${r?.state ?? 'not run'}`);
         continue;
       }
