@@ -1,5 +1,7 @@
-// Prometheus 2.42's JSON wire forms: values, timestamps, label sets, query results and errors, written as
-// strings straight from the typed arrays (no per-sample objects), in chunks so large results stream.
+// Prometheus 2.42's JSON wire forms: values, timestamps, label sets, query results and errors. Query results
+// are written as bytes straight from the typed arrays (no per-sample objects or strings), in chunks so
+// large results stream.
+import { Readable } from 'node:stream';
 import type { QueryErrorKind, QueryValue } from '../promql/api.js';
 import type { Labels } from '../shared/labels.js';
 
@@ -118,69 +120,340 @@ export function labelsJson(labels: Labels): string {
   return `${s}}`;
 }
 
-/** Collects small strings and hands them out in chunks of about this many characters. */
-const CHUNK_CHARS = 64 * 1024;
+// --- Query results: bytes written straight into Buffers ---------------------------------------------------
+//
+// A range answer can hold millions of points (11,111 series x 241 steps is ~95 MB of JSON). Every point is
+// written as ASCII bytes into a Buffer: integers and short decimals digit by digit, timestamps from two
+// integer halves, label names and values byte by byte when they need no escaping. Only values that need
+// 16+ significant digits (most rates) go through String(v), whose characters are copied in. A full chunk is
+// handed to the socket (or gzip) as it is and a fresh one is allocated, so nothing is copied or joined.
+
+/** A chunk is handed out when it holds this many bytes. */
+const CHUNK_BYTES = 256 * 1024;
+/** Room kept free at the end of a chunk: more than one point needs ('[' ts ',"' value '"],'). */
+const POINT_ROOM = 128;
+
+/** "00".."99" as bytes, for writing two digits at a time. */
+const DIGIT_PAIRS = Buffer.from(
+  Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i))).join(''),
+);
+/** 10^0 .. 10^22: every one an exact double. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/** Writes ASCII into a growing sequence of Buffers (`take` hands out the filled part). */
+class ByteWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = CHUNK_BYTES + POINT_ROOM) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** True when the current chunk is full enough to hand out. */
+  get full(): boolean {
+    return this.pos >= CHUNK_BYTES;
+  }
+
+  /** The filled part of the current chunk; writing goes on in a new one. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(CHUNK_BYTES + POINT_ROOM);
+    this.pos = 0;
+    return out;
+  }
+
+  /** Makes room for n more bytes (a long label value can exceed a chunk: the chunk grows). */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  /** ASCII text (the caller has ensured room). */
+  ascii(s: string): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any text as UTF-8. */
+  utf8(s: string): void {
+    this.ensure(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** A JSON string with Go's escaping; ASCII that needs none is copied byte by byte. */
+  jsonString(s: string): void {
+    this.ensure(s.length + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      // Printable ASCII except '"', '\\', '<', '>', '&'.
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
+        this.utf8(jsonString(s));
+        return;
+      }
+      buf[p++] = c;
+    }
+    buf[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /** A label set as a JSON object (Prometheus' labels are sorted by name). */
+  labels(labels: Labels): void {
+    this.ensure(2);
+    this.buf[this.pos++] = 0x7b; // {
+    for (let i = 0; i < labels.length; i++) {
+      if (i > 0) {
+        this.ensure(1);
+        this.buf[this.pos++] = 0x2c; // ,
+      }
+      this.jsonString(labels[i].name);
+      this.ensure(1);
+      this.buf[this.pos++] = 0x3a; // :
+      this.jsonString(labels[i].value);
+    }
+    this.ensure(1);
+    this.buf[this.pos++] = 0x7d; // }
+  }
+
+  /** A non-negative integer below 2^53, in decimal. */
+  uint(n: number): void {
+    if (n < 4294967296) {
+      this.u32(n >>> 0);
+      return;
+    }
+    const hi = Math.floor(n / 1e9);
+    this.uint(hi);
+    this.padded(n - hi * 1e9, 9);
+  }
+
+  /** A 32-bit unsigned integer in decimal, two digits at a time from the end. */
+  private u32(n: number): void {
+    const len =
+      n < 100000
+        ? n < 100
+          ? n < 10
+            ? 1
+            : 2
+          : n < 1000
+            ? 3
+            : n < 10000
+              ? 4
+              : 5
+        : n < 10000000
+          ? n < 1000000
+            ? 6
+            : 7
+          : n < 100000000
+            ? 8
+            : n < 1000000000
+              ? 9
+              : 10;
+    this.pos += len;
+    this.digitsBackward(n, this.pos);
+  }
+
+  /** n (below 10^width) with leading zeros to exactly `width` digits. */
+  padded(n: number, width: number): void {
+    const buf = this.buf;
+    let p = this.pos + width;
+    this.pos = p;
+    for (let i = 0; i < width; i++) {
+      const q = Math.floor(n / 10);
+      buf[--p] = 48 + (n - q * 10);
+      n = q;
+    }
+  }
+
+  /** Writes the digits of a 32-bit n so that the last one lands just before `end`. */
+  private digitsBackward(n: number, end: number): void {
+    const buf = this.buf;
+    let p = end;
+    while (n >= 100) {
+      const q = (n / 100) >>> 0;
+      const r = (n - q * 100) << 1;
+      buf[--p] = DIGIT_PAIRS[r + 1];
+      buf[--p] = DIGIT_PAIRS[r];
+      n = q;
+    }
+    if (n >= 10) {
+      const r = n << 1;
+      buf[--p] = DIGIT_PAIRS[r + 1];
+      buf[--p] = DIGIT_PAIRS[r];
+    } else buf[--p] = 48 + n;
+  }
+
+  /** A timestamp as formatTimestamp writes it (a JSON number of seconds with 3 decimals when needed). */
+  timestamp(ms: number): void {
+    if (!(ms > -9007199254740992 && ms < 9007199254740992)) {
+      this.ascii(formatTimestamp(ms));
+      return;
+    }
+    if (ms < 0) {
+      this.buf[this.pos++] = 0x2d;
+      ms = -ms;
+    }
+    const sec = Math.trunc(ms / 1000);
+    const frac = ms - sec * 1000;
+    this.uint(sec);
+    if (frac !== 0) {
+      this.buf[this.pos++] = 0x2e;
+      this.padded(Math.trunc(frac), 3);
+    }
+  }
+
+  /**
+   * A value as formatValue writes it. Integers below 2^53 are written digit by digit (their shortest form
+   * is all their digits). Other values between 1e-6 and 1e15 are tried as m / 10^k for k = 1, 2, ...
+   * with m < 10^15: the first k where m / 10^k gives v back is the shortest round-trip form (with at most
+   * 15 significant digits it is unique, so it is the one String(v) and Go print). Anything else, e.g.
+   * 12.345666666666667, goes through formatValue.
+   */
+  value(v: number): void {
+    const a = v < 0 ? -v : v;
+    if (a < 9007199254740992 && a >= 1e-6) {
+      if (v < 0) this.buf[this.pos++] = 0x2d;
+      if (Number.isInteger(a)) {
+        this.uint(a);
+        return;
+      }
+      if (a < 1e15) {
+        for (let k = 1; k < POW10.length; k++) {
+          const p = POW10[k];
+          const m = Math.round(a * p);
+          if (m >= 1e15) break;
+          if (m / p === a) {
+            const ip = Math.floor(a);
+            this.uint(ip);
+            this.buf[this.pos++] = 0x2e;
+            this.padded(m - ip * p, k);
+            return;
+          }
+        }
+      }
+      v = a; // the sign is written: format the magnitude
+    }
+    this.ascii(formatValue(v));
+  }
+}
 
 /**
- * The success envelope of a query answer, as chunks: `{"status":"success","data":{"resultType":...,
- * "result":...}}` plus `warnings` when there are any. Matrices write every point from the columns.
+ * Writes points of a matrix series from index j until the chunk is full (or has less than a point's room
+ * left); returns the next index.
  */
-export function* renderQueryResult(value: QueryValue, warnings: readonly string[] = []): Generator<string> {
-  let buf = `{"status":"success","data":{"resultType":"${value.type}","result":`;
+function writePoints(w: ByteWriter, t: Float64Array, v: Float64Array, j: number): number {
+  const n = t.length;
+  const stop = Math.min(CHUNK_BYTES, w.buf.length - POINT_ROOM);
+  for (; j < n; j++) {
+    if (w.pos >= stop) return j;
+    const buf = w.buf;
+    if (j > 0) buf[w.pos++] = 0x2c; // ,
+    buf[w.pos++] = 0x5b; // [
+    w.timestamp(t[j]);
+    buf[w.pos++] = 0x2c;
+    buf[w.pos++] = 0x22; // "
+    w.value(v[j]);
+    buf[w.pos++] = 0x22;
+    buf[w.pos++] = 0x5d; // ]
+  }
+  return n;
+}
+
+/**
+ * The success envelope of a query answer, as Buffers of about 256 KiB: `{"status":"success","data":
+ * {"resultType":...,"result":...}}` plus `warnings` when there are any. Matrices write every point from
+ * the columns; the bytes equal Prometheus 2.42's.
+ */
+export function* renderQueryResult(value: QueryValue, warnings: readonly string[] = []): Generator<Buffer> {
+  const w = new ByteWriter();
+  w.ascii(`{"status":"success","data":{"resultType":"${value.type}","result":`);
   switch (value.type) {
     // Scalars and strings go through Go's encoding/json in 2.42 (promql.Scalar.MarshalJSON): the time as a
     // float64 of seconds, and a scalar's value in plain 'f' form without an exponent.
     case 'scalar':
-      buf += `[${jsonSeconds(value.t)},"${formatValueF(value.v)}"]`;
+      w.utf8(`[${jsonSeconds(value.t)},"${formatValueF(value.v)}"]`);
       break;
     case 'string':
-      buf += `[${jsonSeconds(value.t)},${jsonString(value.v)}]`;
+      w.utf8(`[${jsonSeconds(value.t)},${jsonString(value.v)}]`);
       break;
     case 'vector': {
-      buf += '[';
+      w.buf[w.pos++] = 0x5b;
       const samples = value.samples;
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i];
-        buf += `${i > 0 ? ',' : ''}{"metric":${labelsJson(s.labels)},"value":[${formatTimestamp(s.t)},"${formatValue(s.v)}"]}`;
-        if (buf.length >= CHUNK_CHARS) {
-          yield buf;
-          buf = '';
-        }
+        w.ensure(POINT_ROOM);
+        w.ascii(i > 0 ? ',{"metric":' : '{"metric":');
+        w.labels(s.labels);
+        w.ensure(POINT_ROOM);
+        w.ascii(',"value":[');
+        w.timestamp(s.t);
+        w.ascii(',"');
+        w.value(s.v);
+        w.ascii('"]}');
+        if (w.full) yield w.take();
       }
-      buf += ']';
+      w.ensure(1);
+      w.buf[w.pos++] = 0x5d;
       break;
     }
     case 'matrix': {
-      buf += '[';
+      w.buf[w.pos++] = 0x5b;
       const series = value.series;
       for (let i = 0; i < series.length; i++) {
         const s = series[i];
-        buf += `${i > 0 ? ',' : ''}{"metric":${labelsJson(s.labels)},"values":[`;
-        const t = s.t;
-        const v = s.v;
-        for (let j = 0; j < t.length; j++) {
-          buf += `${j > 0 ? ',' : ''}[${formatTimestamp(t[j])},"${formatValue(v[j])}"]`;
-          if (buf.length >= CHUNK_CHARS) {
-            yield buf;
-            buf = '';
-          }
-        }
-        buf += ']}';
+        w.ensure(POINT_ROOM);
+        w.ascii(i > 0 ? ',{"metric":' : '{"metric":');
+        w.labels(s.labels);
+        w.ensure(POINT_ROOM);
+        w.ascii(',"values":[');
+        const n = s.t.length;
+        for (let j = writePoints(w, s.t, s.v, 0); j < n; j = writePoints(w, s.t, s.v, j)) yield w.take();
+        w.ensure(POINT_ROOM);
+        w.ascii(']}');
       }
-      buf += ']';
+      w.ensure(1);
+      w.buf[w.pos++] = 0x5d;
       break;
     }
   }
-  buf += '}';
-  if (warnings.length > 0) buf += `,"warnings":[${warnings.map(jsonString).join(',')}]`;
-  yield `${buf}}`;
+  w.ensure(1);
+  w.buf[w.pos++] = 0x7d;
+  if (warnings.length > 0) w.utf8(`,"warnings":[${warnings.map(jsonString).join(',')}]`);
+  w.ensure(1);
+  w.buf[w.pos++] = 0x7d;
+  yield w.take();
 }
 
-/** Renders an already small result chunked into one string (tests, small answers). */
-export function renderToString(chunks: Iterable<string>): string {
-  let s = '';
-  for (const c of chunks) s += c;
-  return s;
+/**
+ * A query answer ready to send: one Buffer when it fits in a chunk (most answers: sent with a length, no
+ * stream), else a stream of the chunks.
+ */
+export function renderQueryBody(value: QueryValue, warnings: readonly string[] = []): Buffer | Readable {
+  const chunks = renderQueryResult(value, warnings);
+  const first = chunks.next();
+  const second = chunks.next();
+  if (second.done) return first.value as Buffer;
+  return Readable.from(
+    (function* () {
+      yield first.value as Buffer;
+      yield second.value;
+      yield* chunks;
+    })(),
+    { objectMode: false, highWaterMark: CHUNK_BYTES },
+  );
+}
+
+/** Joins rendered chunks into one string (tests, small answers). */
+export function renderToString(chunks: Iterable<string | Uint8Array>): string {
+  const parts: Buffer[] = [];
+  for (const c of chunks)
+    parts.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** `{"status":"success","data":<data>}` for answers whose data is plain JSON (labels, status pages). */
