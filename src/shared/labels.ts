@@ -64,7 +64,7 @@ export function getLabel(labels: Labels, name: string): string {
 /** A stable text key for a label set (maps, dedup); not a wire format. */
 export function labelsKey(labels: Labels): string {
   let s = '';
-  for (const l of labels) s += l.name + '\xff' + l.value + '\xff';
+  for (const l of labels) s += `${l.name}\xff${l.value}\xff`;
   return s;
 }
 

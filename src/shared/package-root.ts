@@ -12,7 +12,7 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('promshard: cannot find the package root above ' + import.meta.url);
+    if (parent === dir) throw new Error(`promshard: cannot find the package root above ${import.meta.url}`);
     dir = parent;
   }
 }

@@ -254,7 +254,7 @@ export class Head {
       let kept = 0;
       for (let j = from; j < from + n; j++) {
         const t = r.t[j];
-        if (list !== undefined && list.some((iv) => t >= iv.mint && t <= iv.maxt)) continue;
+        if (list?.some((iv) => t >= iv.mint && t <= iv.maxt)) continue;
         r.t[to] = t;
         r.v[to] = r.v[j];
         to++;
