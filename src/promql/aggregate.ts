@@ -3,7 +3,6 @@ import type { Labels } from '../shared/labels.js';
 import { labelsKey } from '../shared/labels.js';
 import { QueryError } from './api.js';
 import type { AggregateOp } from './ast.js';
-import { quantileOf } from './range-functions.js';
 import type { StepSeries } from './value.js';
 import { formatFloatF, formatFloatG, keepLabels, newStepSeries, setLabel, withoutLabels } from './value.js';
 
@@ -226,6 +225,16 @@ export class Accumulator {
   }
 }
 
+/** Steps gathered at a time by quantileAgg: 100k series x 16 steps is a 12.8 MB scratch. */
+const QUANTILE_STEP_BLOCK = 16;
+
+/**
+ * quantile by (...): per group and step, the values at the ranks the quantile needs, in 2.42's order (NaN
+ * first, then ascending). Instead of sorting every group at every step (2.42's sort.Float64s), the values
+ * of a block of steps are gathered series by series (sequential reads of each series' columns) and the one
+ * or two ranks are found by quickselect: O(n) per group and step instead of O(n log n). The result is the
+ * one a full sort gives, -0 before +0 included.
+ */
 function quantileAgg(
   series: readonly StepSeries[],
   groupOf: Int32Array,
@@ -234,21 +243,124 @@ function quantileAgg(
   n: number,
 ): StepSeries[] {
   const out = groups.map((l) => newStepSeries(l, n));
-  const vals: number[][] = groups.map(() => []);
-  for (let k = 0; k < n; k++) {
-    for (const v of vals) v.length = 0;
+  const G = groups.length;
+  const size = new Int32Array(G);
+  for (let i = 0; i < series.length; i++) if (groupOf[i] >= 0) size[groupOf[i]]++;
+  const B = Math.min(QUANTILE_STEP_BLOCK, n);
+  // Group g's values for block step b live at [base[g] * B + b * size[g], ... + fill[g * B + b]).
+  const base = new Int32Array(G);
+  let total = 0;
+  for (let g = 0; g < G; g++) {
+    base[g] = total;
+    total += size[g];
+  }
+  const scratch = new Float64Array(total * B);
+  const fill = new Int32Array(G * B);
+  const nans = new Int32Array(G * B);
+  for (let k0 = 0; k0 < n; k0 += B) {
+    const k1 = Math.min(n, k0 + B);
+    fill.fill(0);
+    nans.fill(0);
     for (let i = 0; i < series.length; i++) {
       const g = groupOf[i];
-      if (g < 0 || series[i].has[k] === 0) continue;
-      vals[g].push(series[i].v[k]);
+      if (g < 0) continue;
+      const v = series[i].v;
+      const has = series[i].has;
+      const gb = g * B;
+      const off = base[g] * B;
+      const sz = size[g];
+      for (let k = k0; k < k1; k++) {
+        if (has[k] === 0) continue;
+        const b = k - k0;
+        const x = v[k];
+        if (Number.isNaN(x)) nans[gb + b]++;
+        else scratch[off + b * sz + fill[gb + b]++] = x;
+      }
     }
-    for (let g = 0; g < groups.length; g++) {
-      if (vals[g].length === 0) continue;
-      out[g].has[k] = 1;
-      out[g].v[k] = quantileOf(q[k], vals[g]);
+    for (let g = 0; g < G; g++) {
+      const o = out[g];
+      for (let k = k0; k < k1; k++) {
+        const b = k - k0;
+        const m = fill[g * B + b];
+        const nan = nans[g * B + b];
+        const count = m + nan;
+        if (count === 0) continue;
+        o.has[k] = 1;
+        const qk = q[k];
+        if (qk < 0) o.v[k] = Number.NEGATIVE_INFINITY;
+        else if (qk > 1) o.v[k] = Number.POSITIVE_INFINITY;
+        else if (Number.isNaN(qk)) o.v[k] = Number.NaN;
+        else {
+          const from = base[g] * B + b * size[g];
+          const rank = qk * (count - 1);
+          const lower = Math.max(0, Math.floor(rank));
+          const upper = Math.min(count - 1, lower + 1);
+          const weight = rank - Math.floor(rank);
+          const lo = lower < nan ? Number.NaN : rankValue(scratch, from, m, lower - nan, false);
+          const hi =
+            upper < nan
+              ? Number.NaN
+              : rankValue(scratch, from, m, upper - nan, upper === lower + 1 && lower >= nan);
+          o.v[k] = lo * (1 - weight) + hi * weight;
+        }
+      }
     }
   }
   return out;
+}
+
+/**
+ * The value at rank r (0-based, ascending, -0 before +0) of a[from, from + m), which holds no NaN. The
+ * range is reordered. With `afterSelect`, rank r - 1 was just selected in this range, so rank r is the
+ * smallest value after it.
+ */
+function rankValue(a: Float64Array, from: number, m: number, r: number, afterSelect: boolean): number {
+  let x: number;
+  if (afterSelect) {
+    x = Number.POSITIVE_INFINITY;
+    for (let i = from + r; i < from + m; i++) if (a[i] < x) x = a[i];
+  } else {
+    let lo = from;
+    let hi = from + m - 1;
+    const k = from + r;
+    while (hi > lo) {
+      const mid = (lo + hi) >>> 1;
+      // Median of three as the pivot.
+      if (a[mid] < a[lo]) swap(a, mid, lo);
+      if (a[hi] < a[lo]) swap(a, hi, lo);
+      if (a[hi] < a[mid]) swap(a, hi, mid);
+      const pivot = a[mid];
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (a[i] < pivot) i++;
+        while (a[j] > pivot) j--;
+        if (i <= j) {
+          swap(a, i, j);
+          i++;
+          j--;
+        }
+      }
+      if (k <= j) hi = j;
+      else if (k >= i) lo = i;
+      else break;
+    }
+    x = a[k];
+  }
+  if (x !== 0) return x;
+  // Zeros compare equal: in sorted order the -0s come before the +0s.
+  let below = 0;
+  for (let i = from; i < from + m; i++) {
+    const y = a[i];
+    if (y < 0 || (y === 0 && 1 / y < 0)) below++;
+  }
+  return r < below ? -0 : 0;
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 /**
