@@ -8,12 +8,17 @@
 // and the queries run over it too (the full promshard read path: fan-out, chunk decode, transfer, merge).
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js promql [--series 10000,100000] [--reps 7]
-//     [--mix-series 10000] [--shards 2] [--skip-prom] [--skip-http]
+//     [--mix-series 10000] [--shards 2] [--skip-prom] [--skip-http] [--client worker|inline] [--only REGEX]
+//
+// The HTTP client runs in a worker thread (promql-client.ts) and times each request itself: on this
+// thread it would share the event loop with promshard's server and add its own decoding of the answer to
+// promshard's figure only (Prometheus' server runs in its own process). --client inline restores that.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import snappy from 'snappy';
 import { openStorage, type StorageEngine } from '../src/coordinator/index.js';
 import { buildApp } from '../src/http/app.js';
@@ -24,6 +29,7 @@ import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labe
 import type { Matcher } from '../src/shared/matchers.js';
 import { compileMatchers, matchLabels } from '../src/shared/matchers.js';
 import type { Queryable, SeriesData } from '../src/shared/storage.js';
+import type { ClientReply, ClientRequest } from './promql-client.js';
 
 const STEP = 15_000;
 const MIN = 60_000;
@@ -257,7 +263,49 @@ async function appendShards(
   return appended;
 }
 
-async function httpRange(url: string, q: string, start: number, end: number, step: number): Promise<number> {
+/** The HTTP client: a worker thread (see promql-client.ts), or this thread with --client inline. */
+class Client {
+  private readonly worker: Worker | null;
+  private nextId = 0;
+  private readonly pending = new Map<number, (r: ClientReply) => void>();
+
+  constructor(inline: boolean) {
+    this.worker = inline ? null : new Worker(new URL('./promql-client.js', import.meta.url));
+    this.worker?.on('message', (r: ClientReply) => {
+      this.pending.get(r.id)?.(r);
+      this.pending.delete(r.id);
+    });
+  }
+
+  /** Milliseconds from sending the query to the last byte of its answer. */
+  async range(url: string, query: string, start: number, end: number, step: number): Promise<number> {
+    if (this.worker === null) {
+      const t0 = performance.now();
+      await httpRangeInline(url, query, start, end, step);
+      return performance.now() - t0;
+    }
+    const id = this.nextId++;
+    const req: ClientRequest = { id, url, query, start, end, step };
+    const r = await new Promise<ClientReply>((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker?.postMessage(req);
+    });
+    if ('error' in r) throw new Error(r.error);
+    return r.ms;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+  }
+}
+
+async function httpRangeInline(
+  url: string,
+  q: string,
+  start: number,
+  end: number,
+  step: number,
+): Promise<number> {
   try {
     return await httpRangeOnce(url, q, start, end, step);
   } catch (e) {
@@ -289,6 +337,14 @@ async function httpRangeOnce(
   return text.length;
 }
 
+/** Median of the client's own figures (warm-up first), as time() does for in-process calls. */
+async function timeClient(reps: number, fn: () => Promise<number>): Promise<number> {
+  await fn();
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) xs.push(await fn());
+  return median(xs);
+}
+
 function havePrometheus(): boolean {
   try {
     execFileSync('which', ['prometheus'], { stdio: 'ignore' });
@@ -305,6 +361,10 @@ export default async function run(args: string[]): Promise<void> {
   const withProm = !args.includes('--skip-prom') && havePrometheus();
   const withHttp = !args.includes('--skip-http');
   const shardCount = Number(arg(args, 'shards', '0'));
+  const client = new Client(arg(args, 'client', 'worker') === 'inline');
+  console.log(
+    `HTTP client: ${arg(args, 'client', 'worker') === 'inline' ? 'this thread (--client inline)' : 'a worker thread'}`,
+  );
   if (!withProm) console.log('prometheus: not compared (--skip-prom or not on PATH)');
   // Whole minutes; the data starts 5m before the queried hour so rate(x[5m]) has a full window at the start.
   const end = Math.floor(Date.now() / MIN) * MIN - MIN;
@@ -354,7 +414,10 @@ export default async function run(args: string[]): Promise<void> {
         );
         ourUrl = await app.listen({ port: 0, host: '127.0.0.1' });
       }
-      const queries = n === mixSeries ? MIX : MIX.slice(0, 1);
+      const only = arg(args, 'only', '');
+      const queries = (n === mixSeries ? MIX : MIX.slice(0, 1)).filter(
+        (q) => only === '' || new RegExp(only).test(q),
+      );
       console.log(
         `query | engine over memory ms${shardEngine ? ' | engine over shards ms' : ''} | promshard HTTP${storage ? ' (shards)' : ' (memory)'} ms | prometheus HTTP ms | HTTP ratio`,
       );
@@ -365,9 +428,11 @@ export default async function run(args: string[]): Promise<void> {
         const overShards = shardEngine
           ? await time(reps, () => (shardEngine as Engine).rangeQuery(q, qStart, end, STEP))
           : Number.NaN;
-        const ourHttp = app ? await time(reps, () => httpRange(ourUrl, q, qStart, end, STEP)) : Number.NaN;
+        const ourHttp = app
+          ? await timeClient(reps, () => client.range(ourUrl, q, qStart, end, STEP))
+          : Number.NaN;
         const theirs = prom
-          ? await time(reps, () => httpRange((prom as Prom).url, q, qStart, end, STEP))
+          ? await timeClient(reps, () => client.range((prom as Prom).url, q, qStart, end, STEP))
           : Number.NaN;
         ratios.push(ourHttp / theirs);
         console.log(
@@ -389,4 +454,5 @@ export default async function run(args: string[]): Promise<void> {
       if (storageDir !== '') rmSync(storageDir, { recursive: true, force: true });
     }
   }
+  await client.close();
 }
