@@ -189,40 +189,45 @@ function mergeSameLabels(series: readonly StepSeries[], n: number): StepSeries[]
   return out;
 }
 
-/** Step columns to a matrix: points where present, series merged by label set and sorted by labels. */
+/**
+ * Step columns to a matrix: points where present, series merged by label set and sorted by labels. The
+ * sort is stable, so series with the same labels are adjacent in their original order (the first one's
+ * point wins at a step both have). A series present at every step keeps its value column and shares the
+ * step timestamps (no copies: a range answer of 10k full series is 20k arrays fewer).
+ */
 function toMatrix(series: readonly StepSeries[], ts: Float64Array): MatrixSeries[] {
-  const byKey = new Map<string, StepSeries>();
-  const order: StepSeries[] = [];
-  for (const s of series) {
-    if (!s.has.includes(1)) continue;
-    const k = labelsKey(s.labels);
-    const o = byKey.get(k);
-    if (o === undefined) {
-      byKey.set(k, s);
-      order.push(s);
+  const n = ts.length;
+  const live = series.filter((s) => s.has.includes(1));
+  live.sort((a, b) => compareLabels(a.labels, b.labels));
+  const out: MatrixSeries[] = [];
+  for (let a = 0; a < live.length; ) {
+    let s = live[a];
+    let b = a + 1;
+    while (b < live.length && compareLabels(live[b].labels, s.labels) === 0) b++;
+    if (b > a + 1) {
+      const merged = newStepSeries(s.labels, n);
+      for (let k = a; k < b; k++) {
+        const o = live[k];
+        for (let i = 0; i < n; i++) {
+          if (merged.has[i] === 0 && o.has[i] !== 0) {
+            merged.has[i] = 1;
+            merged.v[i] = o.v[i];
+          }
+        }
+      }
+      s = merged;
+    }
+    a = b;
+    let cnt = 0;
+    for (let i = 0; i < n; i++) cnt += s.has[i];
+    if (cnt === n) {
+      out.push({ labels: s.labels, t: ts, v: s.v.length === n ? s.v : s.v.subarray(0, n) });
       continue;
     }
-    const merged = newStepSeries(s.labels, ts.length);
-    for (let i = 0; i < ts.length; i++) {
-      if (o.has[i]) {
-        merged.has[i] = 1;
-        merged.v[i] = o.v[i];
-      } else if (s.has[i]) {
-        merged.has[i] = 1;
-        merged.v[i] = s.v[i];
-      }
-    }
-    byKey.set(k, merged);
-    order[order.indexOf(o)] = merged;
-  }
-  const out: MatrixSeries[] = [];
-  for (const s of order) {
-    let cnt = 0;
-    for (let i = 0; i < s.has.length; i++) cnt += s.has[i];
     const t = new Float64Array(cnt);
     const v = new Float64Array(cnt);
     let j = 0;
-    for (let i = 0; i < s.has.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (s.has[i] === 0) continue;
       t[j] = ts[i];
       v[j] = s.v[i];
@@ -230,7 +235,6 @@ function toMatrix(series: readonly StepSeries[], ts: Float64Array): MatrixSeries
     }
     out.push({ labels: s.labels, t, v });
   }
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
   return out;
 }
 
