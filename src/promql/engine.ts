@@ -555,7 +555,11 @@ class Evaluation {
     const out: StepSeries[] = [];
     // Streaming into an aggregation: one reused pair of columns.
     const scratch = sink !== null ? newStepSeries([], n) : null;
-    for (const s of this.data.get(vs) ?? []) {
+    const data = this.data.get(vs) ?? [];
+    // Otherwise the columns of all series in two allocations; a slot is reused when its series has no point.
+    const pool = scratch === null ? newStepSeriesPool(data.length, n) : null;
+    let slot = 0;
+    for (const s of data) {
       this.check();
       const st = s.t;
       const sv = s.v;
@@ -564,7 +568,7 @@ class Evaluation {
         scratch.has.fill(0);
         o = { labels: s.labels, v: scratch.v, has: scratch.has };
       } else {
-        o = newStepSeries(s.labels, n);
+        o = (pool as (i: number, labels: Labels) => StepSeries)(slot, s.labels);
       }
       let j = 0; // first index with time > te
       let any = false;
@@ -585,7 +589,10 @@ class Evaluation {
       }
       if (!any) continue;
       if (sink !== null) sink.add(o.labels, o.v, o.has);
-      else out.push(o);
+      else {
+        out.push(o);
+        slot++;
+      }
     }
     return out;
   }
