@@ -63,6 +63,27 @@ describe('PromQL engine', () => {
     expect(rec.calls[0].mint).toBeLessThanOrEqual(300 * S - 10 * M - 5 * M);
   });
 
+  it('shares one select between selectors with the same matchers and range', async () => {
+    const rec = new Recording(store());
+    const e = new Engine(rec);
+    const alone = await new Engine(store()).rangeQuery('sum(x) / count(x)', 10 * M, 20 * M, 15 * S);
+    let stats: { selects: number; samplesLoaded: number } | null = null;
+    const r = await e.rangeQuery('sum(x) / count(x)', 10 * M, 20 * M, 15 * S, {
+      onStats: (s) => (stats = s),
+    });
+    expect(rec.calls).toHaveLength(1);
+    expect(r).toEqual(alone);
+    const once = stats as unknown as { selects: number; samplesLoaded: number };
+    expect(once.selects).toBe(1);
+    rec.calls = [];
+    await e.rangeQuery('sum(x)', 10 * M, 20 * M, 15 * S, { onStats: (s) => (stats = s) });
+    expect((stats as unknown as { samplesLoaded: number }).samplesLoaded).toBe(once.samplesLoaded);
+    // Different ranges or matchers still get their own select.
+    rec.calls = [];
+    await e.rangeQuery('sum(x) / count(x offset 1m) + count(x{job!=""})', 10 * M, 20 * M, 15 * S);
+    expect(rec.calls).toHaveLength(3);
+  });
+
   it('evaluates range queries: results sorted by labels, scalars as one series', async () => {
     const e = new Engine(store());
     const r = await e.rangeQuery('sum by (job) (x)', 0, 2 * M, M);

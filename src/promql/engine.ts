@@ -280,21 +280,35 @@ class Evaluation {
     });
     try {
       if (signal?.aborted) throw new QueryError('canceled', 'query was canceled in expression evaluation');
+      // Selectors with the same matchers and time range (`sum(x) / count(x)`) share one select: the
+      // shards decode and send the data once.
+      const shared = new Map<string, Promise<SeriesData[]>>();
       const selects = Promise.all(
-        fetches.map((f) => this.engine.queryable.select(f.vs.matchers, f.mint, f.maxt)),
+        fetches.map((f) => {
+          const key = `${f.mint},${f.maxt},${JSON.stringify(f.vs.matchers)}`;
+          let p = shared.get(key);
+          if (p === undefined) {
+            p = this.engine.queryable.select(f.vs.matchers, f.mint, f.maxt);
+            shared.set(key, p);
+          } else this.stats.selects--;
+          return p;
+        }),
       );
       // A select that fails after the race is lost must not become an unhandled rejection.
       selects.catch(() => {});
       const results = await Promise.race([selects, stop]);
+      const counted = new Set<SeriesData[]>();
       fetches.forEach((f, i) => {
         this.data.set(f.vs, results[i]);
+        if (counted.has(results[i])) return;
+        counted.add(results[i]);
         for (const s of results[i]) this.stats.samplesLoaded += s.t.length;
       });
     } finally {
       clearTimeout(timer);
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
-    this.stats.selects = fetches.length;
+    this.stats.selects += fetches.length;
     const t1 = performance.now();
     this.stats.fetchMs = t1 - t0;
     this.check();
