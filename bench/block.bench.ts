@@ -26,6 +26,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { native } from '../src/native/binding.js';
 import { compareLabels, type Labels, labelsFromObject } from '../src/shared/labels.js';
 import type { Matcher } from '../src/shared/matchers.js';
+import { rng } from '../src/shared/seeded-random.js';
 import { ops } from '../src/tsdb/block/native-ops.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { seriesFromHeadExport } from '../src/tsdb/block/series-chunks.js';
@@ -37,18 +38,6 @@ import { compactionRanges } from '../src/tsdb/compact/planner.js';
 const T0 = 1_700_006_400_000; // on a 2h boundary
 const H2 = 7_200_000;
 const STEP = 15_000;
-
-/** A small deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GenSeries {
   labels: Labels;

@@ -24,17 +24,7 @@ import {
 import { ByteReader } from '../src/native/varint.js';
 import { xorDecodeReferenceInto } from '../src/native/xor-reference.js';
 import { packageRoot } from '../src/shared/package-root.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../src/shared/seeded-random.js';
 
 interface ChunkSet {
   data: Uint8Array;

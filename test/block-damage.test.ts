@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rng } from '../src/shared/seeded-random.js';
 import { BlockCorruptionError } from '../src/tsdb/block/errors.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { FIXTURE_BLOCK, FIXTURE_ULID, haveFixture } from './block-fixture.js';
@@ -12,17 +13,6 @@ import { FIXTURE_BLOCK, FIXTURE_ULID, haveFixture } from './block-fixture.js';
 const RUNS = Number(process.env.PROMSHARD_DAMAGE_RUNS ?? 400);
 const work = mkdtempSync(join(tmpdir(), 'promshard-block-damage-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function exercise(dir: string): void {
   const b = BlockReader.open(dir);

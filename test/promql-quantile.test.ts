@@ -5,17 +5,7 @@ import { aggregate } from '../src/promql/aggregate.js';
 import { quantileOf } from '../src/promql/range-functions.js';
 import type { StepSeries } from '../src/promql/value.js';
 import { labelsFromObject } from '../src/shared/labels.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../src/shared/seeded-random.js';
 
 describe('quantile aggregation', () => {
   it.each([1, 2, 3, 4, 5, 6])('equals a full sort per group and step (seed %i)', (seed) => {

@@ -132,17 +132,7 @@ export class HeadModel {
   }
 }
 
-/** A small deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../src/shared/seeded-random.js';
 
 const NAMES = ['m1', 'm2', 'm3'];
 const JOBS = ['a', 'b', 'c'];

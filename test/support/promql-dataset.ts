@@ -19,17 +19,9 @@ function labels(obj: Record<string, string>): Labels {
   return out;
 }
 
-/** Mulberry32: a small seeded PRNG, so every run writes the same data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/shared/seeded-random.js';
+
+export { rng };
 
 /**
  * Series over [start, start + duration] at `intervalMs`, with up to 400 ms of jitter per sample.

@@ -1,0 +1,14 @@
+/**
+ * A small deterministic PRNG (mulberry32): benchmarks and randomized tests use it so that runs are
+ * comparable and a failure reproduces from its seed. Returns floats in [0, 1). Not for anything secret.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
