@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import snappy from 'snappy';
 import type { AppContext, RouteInstaller } from '../http/app.js';
-import type { AppendOutcome } from '../shared/ingest.js';
+import { type AppendOutcome, emptyOutcome } from '../shared/ingest.js';
 import { ProtoError } from './protobuf.js';
 import { DEFAULT_WRITE_LIMITS, type WriteDecodeLimits, WriteDecoder } from './write-decode.js';
 
@@ -128,7 +128,7 @@ export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
           outcome =
             decoded.request.series.length > 0
               ? await ctx.opts.appendable.append(decoded.request)
-              : { ...emptyCounts(), errors: [] };
+              : emptyOutcome();
         } catch (e) {
           // Storage failures are retryable: the sender will resend the request.
           req.log.error({ err: e }, 'remote write append failed');
@@ -151,17 +151,5 @@ export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
         return answer(204);
       });
     });
-  };
-}
-
-function emptyCounts(): Omit<AppendOutcome, 'errors'> {
-  return {
-    appended: 0,
-    duplicatesIgnored: 0,
-    outOfOrder: 0,
-    duplicateTimestamp: 0,
-    outOfBounds: 0,
-    tooFarInFuture: 0,
-    invalidSeries: 0,
   };
 }
