@@ -260,6 +260,12 @@ const cutTimer = setInterval(() => {
   cutBlocks().catch((err: Error) => console.error(`promshard shard ${me}: block cut failed: ${err.message}`));
 }, 60_000);
 cutTimer.unref();
+// As Prometheus on open: blocks past retention go (and a head replayed past 1.5 block ranges is cut) at
+// once, not a minute later. Deferred so that it does not hold up the shard's first answers.
+setImmediate(() => {
+  if (closing) return;
+  cutBlocks().catch((err: Error) => console.error(`promshard shard ${me}: block cut failed: ${err.message}`));
+});
 
 let closing = false;
 
