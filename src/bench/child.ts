@@ -68,6 +68,36 @@ export function startLoadChild<P, D>(module: string, args: unknown): LoadChild<P
 }
 
 /** Progress on stderr: a bar redrawn in place on a terminal, a line every 10 s otherwise. */
+/**
+ * The child side of startLoadChild's protocol: reads its arguments from argv, says `ready` when set up,
+ * waits for the "go" line on stdin, reports progress, then `done` (or exits 1 with the stack on stderr).
+ */
+export function serveAsLoadChild<A, P, D>(
+  run: (args: A, progress: (p: P) => void, whenReady: () => Promise<void>) => Promise<D>,
+): void {
+  const args = JSON.parse(process.argv[2] ?? '{}') as A;
+  const rl = createInterface({ input: process.stdin });
+  const go = new Promise<void>((resolve) => rl.once('line', () => resolve()));
+  const write = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  run(
+    args,
+    (p) => write({ progress: p }),
+    async () => {
+      write({ ready: true });
+      await go;
+    },
+  ).then(
+    (done) => {
+      write({ done });
+      rl.close();
+    },
+    (e: Error) => {
+      process.stderr.write(`${e.stack}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 export class Progress {
   private lastLine = 0;
   private readonly tty = process.stderr.isTTY === true;

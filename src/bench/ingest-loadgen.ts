@@ -12,9 +12,9 @@
  * series stop and as many new ones start (Prometheus' series churn, e.g. pods replaced).
  * Requests are built straight into protobuf bytes from per-series cached label bytes, then snappy.
  */
-import { createInterface } from 'node:readline';
 import snappy from 'snappy';
 import { Pool } from 'undici';
+import { serveAsLoadChild } from './child.js';
 
 export interface IngestLoadArgs {
   url: string;
@@ -254,26 +254,4 @@ export async function runIngestLoad(
 }
 
 // As a child process.
-if (process.argv[1]?.endsWith('ingest-loadgen.js')) {
-  const args = JSON.parse(process.argv[2] ?? '{}') as IngestLoadArgs;
-  const rl = createInterface({ input: process.stdin });
-  const go = new Promise<void>((resolve) => rl.once('line', () => resolve()));
-  const write = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  runIngestLoad(
-    args,
-    (p) => write({ progress: p }),
-    async () => {
-      write({ ready: true });
-      await go;
-    },
-  ).then(
-    (done) => {
-      write({ done });
-      rl.close();
-    },
-    (e: Error) => {
-      process.stderr.write(`${e.stack}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (process.argv[1]?.endsWith('ingest-loadgen.js')) serveAsLoadChild(runIngestLoad);

@@ -8,9 +8,9 @@
  * `range 1h 60s sum(rate(x[5m]))`), optionally prefixed by `name:` on its own (`heavy_sum: instant ...`);
  * blank lines and lines starting with # are skipped. Range queries end at the evaluation time (now).
  */
-import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { parseSeconds, UsageError } from './args.js';
+import { serveAsLoadChild } from './child.js';
 
 export interface BenchQuery {
   name: string;
@@ -189,26 +189,4 @@ export async function runQueryLoad(
   return { seconds: (performance.now() - started) / 1000, total, errors, firstError, perQuery };
 }
 
-if (process.argv[1]?.endsWith('query-loadgen.js')) {
-  const args = JSON.parse(process.argv[2] ?? '{}') as QueryLoadArgs;
-  const rl = createInterface({ input: process.stdin });
-  const go = new Promise<void>((resolve) => rl.once('line', () => resolve()));
-  const write = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  runQueryLoad(
-    args,
-    (p) => write({ progress: p }),
-    async () => {
-      write({ ready: true });
-      await go;
-    },
-  ).then(
-    (done) => {
-      write({ done });
-      rl.close();
-    },
-    (e: Error) => {
-      process.stderr.write(`${e.stack}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (process.argv[1]?.endsWith('query-loadgen.js')) serveAsLoadChild(runQueryLoad);
