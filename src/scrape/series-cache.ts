@@ -43,33 +43,22 @@ function keep(s: string): string {
   return s;
 }
 
-/** A set of strings by FNV-1a hash (lexer.spanHash), looked up by comparing a span of a body in place. */
-class StringTable {
-  private strs: string[] = [];
-  private hashes = new Int32Array(256);
-  private slots = new Int32Array(512);
+/**
+ * Open addressing over typed arrays for a table whose entries are numbered 0, 1, 2, ...: each slot holds
+ * entry + 1 (0 is empty) and each entry its hash; the load stays at most 1/2. Owners probe `slots` and
+ * `hashes` themselves on their lookup path and compare keys their own way (in place in a body).
+ */
+class HashSlots {
+  hashes: Int32Array;
+  slots: Int32Array;
 
-  get size(): number {
-    return this.strs.length;
+  constructor(entries: number) {
+    this.hashes = new Int32Array(entries);
+    this.slots = new Int32Array(entries * 2);
   }
 
-  find(body: string, s: number, e: number, h: number): string | null {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    const n = e - s;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const v = slots[i];
-      if (v === 0) return null;
-      if (this.hashes[v - 1] === h) {
-        const k = this.strs[v - 1];
-        if (k.length === n && body.startsWith(k, s)) return k;
-      }
-    }
-  }
-
-  add(str: string, h: number): void {
-    const en = this.strs.length;
-    this.strs.push(str);
+  /** Indexes entry `en` (the next one) under hash h. */
+  insert(en: number, h: number): void {
     if (en >= this.hashes.length) {
       const g = new Int32Array(this.hashes.length * 2);
       g.set(this.hashes);
@@ -89,6 +78,35 @@ class StringTable {
     let i = h & mask;
     while (slots[i] !== 0) i = (i + 1) & mask;
     slots[i] = en + 1;
+  }
+}
+
+/** A set of strings by FNV-1a hash (lexer.spanHash), looked up by comparing a span of a body in place. */
+class StringTable {
+  private strs: string[] = [];
+  private idx = new HashSlots(256);
+
+  get size(): number {
+    return this.strs.length;
+  }
+
+  find(body: string, s: number, e: number, h: number): string | null {
+    const { slots, hashes } = this.idx;
+    const mask = slots.length - 1;
+    const n = e - s;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i];
+      if (v === 0) return null;
+      if (hashes[v - 1] === h) {
+        const k = this.strs[v - 1];
+        if (k.length === n && body.startsWith(k, s)) return k;
+      }
+    }
+  }
+
+  add(str: string, h: number): void {
+    this.idx.insert(this.strs.length, h);
+    this.strs.push(str);
   }
 }
 
@@ -125,8 +143,7 @@ export class SeriesCache {
    * in the body. Unlike a Map<string, number> it needs no cut string or re-hash per lookup, and its bulk
    * (12 bytes per series) is outside the JS object graph the garbage collector walks.
    */
-  private slots = new Int32Array(1024);
-  private hashes = new Int32Array(512);
+  private idx = new HashSlots(512);
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
@@ -161,41 +178,18 @@ export class SeriesCache {
 
   /** The entry whose key equals body[s, e) (of hash h, see lexer.spanHash), or -1. */
   find(body: string, s: number, e: number, h: number): number {
-    const slots = this.slots;
+    const { slots, hashes } = this.idx;
     const mask = slots.length - 1;
     const n = e - s;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i];
       if (v === 0) return -1;
       const en = v - 1;
-      if (this.hashes[en] === h) {
+      if (hashes[en] === h) {
         const k = this.keys[en];
         if (k.length === n && body.startsWith(k, s)) return en;
       }
     }
-  }
-
-  private index(en: number, h: number): void {
-    if (en >= this.hashes.length) {
-      const g = new Int32Array(this.hashes.length * 2);
-      g.set(this.hashes);
-      this.hashes = g;
-    }
-    this.hashes[en] = h;
-    if ((en + 1) * 2 > this.slots.length) {
-      // Keep the load at most 1/2: rebuild at twice the size.
-      this.slots = new Int32Array(this.slots.length * 2);
-      for (let k = 0; k < en; k++) this.place(k, this.hashes[k]);
-    }
-    this.place(en, h);
-  }
-
-  private place(en: number, h: number): void {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    let i = h & mask;
-    while (slots[i] !== 0) i = (i + 1) & mask;
-    slots[i] = en + 1;
   }
 
   /** A new entry for the key `key` of hash `h` (lexer.spanHash of its span). */
@@ -210,7 +204,7 @@ export class SeriesCache {
     this.tracked.push(-1);
     this.lastIter.push(this.iter);
     this.succ.push(-1);
-    this.index(e, h);
+    this.idx.insert(e, h);
     return e;
   }
 
@@ -272,9 +266,8 @@ export class SeriesCache {
       this.prefix = [];
       this.prefixLines = [];
       this.prefixMeta = [];
-      const oldHashes = this.hashes;
-      this.slots = new Int32Array(64);
-      this.hashes = new Int32Array(32);
+      const oldHashes = this.idx.hashes;
+      this.idx = new HashSlots(32);
       for (let e = 0; e < old.keys.length; e++) {
         if (old.lastIter[e] === iter) {
           const n = this.add(old.keys[e], old.raw[e], oldHashes[e]);
