@@ -8,56 +8,32 @@ import {
   type AppendRequest,
   emptyOutcome,
 } from '../../src/shared/ingest.js';
-import {
-  compareLabels,
-  compareStrings,
-  type Label,
-  type Labels,
-  labelsKey,
-} from '../../src/shared/labels.js';
-import { compileMatchers, type Matcher, matchLabels } from '../../src/shared/matchers.js';
+import { compareStrings, type Label, type Labels } from '../../src/shared/labels.js';
+import type { Matcher } from '../../src/shared/matchers.js';
 import { isStaleNaN, type Queryable, type SeriesData } from '../../src/shared/storage.js';
+import { MemoryQueryable } from './memory-queryable.js';
 
-interface Series {
-  labels: Labels;
-  t: number[];
-  v: Float64Array[];
-}
-
-/** Values are kept in one-element Float64Arrays so NaN payloads (stale markers) keep their bits. */
+/**
+ * Samples live in a MemoryQueryable (typed-array columns, so stale markers keep their NaN bits); this adds
+ * the Appendable side with Prometheus' refusals (out of order, duplicate timestamp, invalid labels).
+ */
 export class FakeStorage implements Queryable, Appendable {
-  private readonly byKey = new Map<string, Series>();
+  private readonly mem = new MemoryQueryable();
   appendCalls = 0;
   /** Makes the next append calls throw (to test retryable failures). */
   failAppends = 0;
 
   /** Values as a Float64Array: a plain array would canonicalise stale markers' NaN bits. */
   add(labels: Labels, t: readonly number[], v: Float64Array): void {
-    const s = this.get(labels);
-    for (let i = 0; i < t.length; i++) {
-      s.t.push(t[i]);
-      s.v.push(v.slice(i, i + 1));
-    }
-  }
-
-  private get(labels: Labels): Series {
-    const key = labelsKey(labels);
-    let s = this.byKey.get(key);
-    if (s === undefined) {
-      s = { labels, t: [], v: [] };
-      this.byKey.set(key, s);
-    }
-    return s;
+    this.mem.append(labels, t, v);
   }
 
   get numSeries(): number {
-    return this.byKey.size;
+    return this.mem.numSeries;
   }
 
   get numSamples(): number {
-    let n = 0;
-    for (const s of this.byKey.values()) n += s.t.length;
-    return n;
+    return this.mem.numSamples;
   }
 
   async append(req: AppendRequest): Promise<AppendOutcome> {
@@ -80,17 +56,16 @@ export class FakeStorage implements Queryable, Appendable {
         if (out.errors.length < 10) out.errors.push(`invalid labels ${JSON.stringify(flat)}`);
         continue;
       }
-      const s = this.get(labels);
       for (let k = req.sampleStart[i]; k < req.sampleStart[i + 1]; k++) {
         const t = req.t[k];
-        const last = s.t.length > 0 ? s.t[s.t.length - 1] : Number.NEGATIVE_INFINITY;
-        if (t < last) {
+        const last = this.mem.last(labels);
+        if (last !== null && t < last.t) {
           out.outOfOrder++;
           if (out.errors.length < 10) out.errors.push('out of order sample');
           continue;
         }
-        if (t === last) {
-          const prev = s.v[s.v.length - 1][0];
+        if (last !== null && t === last.t) {
+          const prev = last.v[0];
           const same = Object.is(prev, req.v[k]) || (Number.isNaN(prev) && Number.isNaN(req.v[k]));
           if (same) out.duplicatesIgnored++;
           else {
@@ -99,66 +74,32 @@ export class FakeStorage implements Queryable, Appendable {
           }
           continue;
         }
-        s.t.push(t);
-        s.v.push(req.v.slice(k, k + 1));
+        this.mem.append(labels, req.t.subarray(k, k + 1), req.v.subarray(k, k + 1));
         out.appended++;
       }
     }
     return out;
   }
 
-  private sorted(): Series[] {
-    return [...this.byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+  select(matchers: readonly Matcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    return this.mem.select(matchers, mint, maxt);
   }
 
-  async select(matchers: readonly Matcher[], mint: number, maxt: number): Promise<SeriesData[]> {
-    const ms = compileMatchers(matchers);
-    const out: SeriesData[] = [];
-    for (const s of this.sorted()) {
-      if (!matchLabels(ms, s.labels)) continue;
-      const idx: number[] = [];
-      for (let i = 0; i < s.t.length; i++) if (s.t[i] >= mint && s.t[i] <= maxt) idx.push(i);
-      if (idx.length === 0) continue;
-      const t = new Float64Array(idx.length);
-      const v = new Float64Array(idx.length);
-      idx.forEach((i, j) => {
-        t[j] = s.t[i];
-        v.set(s.v[i], j);
-      });
-      out.push({ labels: s.labels, t, v });
-    }
-    return out;
+  series(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<Labels[]> {
+    return this.mem.series(sets, mint, maxt);
   }
 
-  private matching(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Series[] {
-    const compiled = sets.map((m) => compileMatchers(m));
-    return this.sorted().filter(
-      (s) =>
-        (compiled.length === 0 || compiled.some((ms) => matchLabels(ms, s.labels))) &&
-        s.t.some((t) => t >= mint && t <= maxt),
-    );
+  labelNames(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<string[]> {
+    return this.mem.labelNames(sets, mint, maxt);
   }
 
-  async series(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<Labels[]> {
-    return this.matching(sets, mint, maxt).map((s) => s.labels);
-  }
-
-  async labelNames(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<string[]> {
-    const names = new Set<string>();
-    for (const s of this.matching(sets, mint, maxt)) for (const l of s.labels) names.add(l.name);
-    return [...names].sort(compareStrings);
-  }
-
-  async labelValues(
+  labelValues(
     name: string,
     sets: readonly (readonly Matcher[])[],
     mint: number,
     maxt: number,
   ): Promise<string[]> {
-    const values = new Set<string>();
-    for (const s of this.matching(sets, mint, maxt))
-      for (const l of s.labels) if (l.name === name) values.add(l.value);
-    return [...values].sort(compareStrings);
+    return this.mem.labelValues(name, sets, mint, maxt);
   }
 }
 

@@ -87,6 +87,23 @@ export class MemoryQueryable implements Queryable {
     s.v = v;
   }
 
+  get numSeries(): number {
+    return this.store.size;
+  }
+
+  get numSamples(): number {
+    let n = 0;
+    for (const s of this.store.values()) n += s.n;
+    return n;
+  }
+
+  /** The newest sample of a series (its index in the columns), or null when the series has none. */
+  last(labels: Labels): { t: number; v: Float64Array } | null {
+    const s = this.store.get(labelsKey(labels));
+    if (s === undefined || s.n === 0) return null;
+    return { t: s.t[s.n - 1], v: s.v.subarray(s.n - 1, s.n) };
+  }
+
   private all(): MemSeries[] {
     if (this.sorted === null) {
       this.sorted = [...this.store.values()].sort((a, b) => compareLabels(a.labels, b.labels));
