@@ -2,29 +2,18 @@
 // 1-minute blocks so that a cut, compaction and tombstone cleaning happen within a test; promtool reads
 // the snapshot when it is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { type EngineOptions, openStorage, type StorageEngine } from '../src/coordinator/index.js';
 import type { AppendRequest } from '../src/shared/ingest.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import { Head } from '../src/tsdb/head.js';
 import { ShardStorage } from '../src/tsdb/shard-storage.js';
+import { quiet, useEngineFixture } from './support/engine-fixture.js';
 
-const root = resolve(import.meta.dirname, '..');
-const dirs: string[] = [];
-const engines: StorageEngine[] = [];
-const quiet = { warn: () => {}, error: () => {} };
+const fx = useEngineFixture('promshard-admin-');
+const tmp = (): string => fx.tmp();
 
 const MIN = 60_000;
 const T0 = Math.floor((Date.now() - 3 * 3_600_000) / (9 * MIN)) * 9 * MIN;
@@ -38,23 +27,6 @@ function onPath(cmd: string): boolean {
 const havePromtool = onPath('promtool');
 if (!havePromtool) console.log('coordinator-admin: skipping the promtool checks: promtool is not on PATH');
 
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'workers', 'shard.js'))) {
-    throw new Error('dist/workers/shard.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first');
-  }
-});
-
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.close().catch(() => {});
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'promshard-admin-'));
-  dirs.push(d);
-  return d;
-}
-
 async function open(dir: string, opts: EngineOptions = {}): Promise<StorageEngine> {
   const e = await openStorage(dir, {
     shards: 2,
@@ -63,13 +35,13 @@ async function open(dir: string, opts: EngineOptions = {}): Promise<StorageEngin
     maxBlockDurationMs: 3 * MIN,
     ...opts,
   });
-  engines.push(e);
+  fx.track(e);
   return e;
 }
 
 async function reopen(dir: string, e: StorageEngine): Promise<StorageEngine> {
   await e.close();
-  engines.splice(engines.indexOf(e), 1);
+  fx.untrack(e);
   return open(dir);
 }
 
@@ -215,7 +187,7 @@ describe('deletion, tombstones and snapshots through the shards', () => {
     const victim = metas(dir).find((m) => m.shard === 1)!;
     // Damaged while the server is down: the shard reports it at the next start.
     await e.close();
-    engines.splice(engines.indexOf(e), 1);
+    fx.untrack(e);
     writeFileSync(join(dir, victim.ulid, 'index'), 'garbage');
     e = await open(dir);
     const status = await e.tsdbStatus();

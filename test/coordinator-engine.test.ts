@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { openStorage, type StorageEngine } from '../src/coordinator/index.js';
 import type { AppendRequest } from '../src/shared/ingest.js';
 import type { Labels } from '../src/shared/labels.js';
 import { compileMatchers, hasNonEmptyMatcher } from '../src/shared/matchers.js';
+import { quiet, useEngineFixture } from './support/engine-fixture.js';
 import {
   bitsOf,
   HeadModel,
@@ -16,31 +16,12 @@ import {
   type TestSeries,
 } from './tsdb-helpers.js';
 
-const root = resolve(import.meta.dirname, '..');
-const dirs: string[] = [];
-const engines: StorageEngine[] = [];
-const quiet = { warn: () => {}, error: () => {} };
-
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'workers', 'shard.js'))) {
-    throw new Error('dist/workers/shard.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first');
-  }
-});
-
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.close().catch(() => {});
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'promshard-engine-'));
-  dirs.push(d);
-  return d;
-}
+const fx = useEngineFixture('promshard-engine-');
+const tmp = (): string => fx.tmp();
 
 async function open(dir: string, shards: number): Promise<StorageEngine> {
   const e = await openStorage(dir, { shards, logger: quiet });
-  engines.push(e);
+  fx.track(e);
   return e;
 }
 
@@ -304,7 +285,7 @@ describe('storage engine (coordinator + shard workers)', () => {
         notified = err;
       },
     });
-    engines.push(e);
+    fx.track(e);
     const internals = e as unknown as { shards: { worker: { terminate(): Promise<number> } }[] };
     const pending = e.select([{ type: '=', name: 'a', value: 'b' }], 0, 1);
     await internals.shards[1].worker.terminate();

@@ -1,16 +1,14 @@
 // Block durations and retention end to end through the engine: real shard workers, real block files,
 // short blocks (1 min) so that cuts, compaction and retention happen within a test.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { type EngineOptions, openStorage, type StorageEngine } from '../src/coordinator/index.js';
 import type { AppendRequest } from '../src/shared/ingest.js';
+import { quiet, useEngineFixture } from './support/engine-fixture.js';
 
-const root = resolve(import.meta.dirname, '..');
-const dirs: string[] = [];
-const engines: StorageEngine[] = [];
-const quiet = { warn: () => {}, error: () => {} };
+const fx = useEngineFixture('promshard-retention-');
+const tmp = (): string => fx.tmp();
 
 const MIN = 60_000;
 /** A minute-aligned start, well in the past (no future-grace refusals). */
@@ -18,26 +16,9 @@ const T0 = Math.floor((Date.now() - 3 * 3_600_000) / (9 * MIN)) * 9 * MIN;
 const STEP = 5_000;
 const SERIES = 6;
 
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'workers', 'shard.js'))) {
-    throw new Error('dist/workers/shard.js is missing: run `npx tsc -p tsconfig.json` (npm test does) first');
-  }
-});
-
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.close().catch(() => {});
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'promshard-retention-'));
-  dirs.push(d);
-  return d;
-}
-
 async function open(dir: string, opts: EngineOptions): Promise<StorageEngine> {
   const e = await openStorage(dir, { shards: 2, logger: quiet, chunkRangeMs: MIN, ...opts });
-  engines.push(e);
+  fx.track(e);
   return e;
 }
 
@@ -122,7 +103,7 @@ describe('block durations and retention through the shards', () => {
     }
     // The same after a restart (blocks read back from disk, head from the WAL).
     await e.close();
-    engines.splice(engines.indexOf(e), 1);
+    fx.untrack(e);
     const e2 = await open(dir, { maxBlockDurationMs: 3 * MIN });
     const again = await allSamples(e2);
     for (const t of again.values()) expect(t.length).toBe((20 * MIN) / STEP);
@@ -160,7 +141,7 @@ describe('block durations and retention through the shards', () => {
     const all = blocksOnDisk(dir);
     expect(all.length).toBeGreaterThanOrEqual(2 * 9);
     await first.close();
-    engines.splice(engines.indexOf(first), 1);
+    fx.untrack(first);
     // Room for about three blocks per shard: the oldest go when the shards reopen and run retention.
     const sizeOf = (u: string) => {
       let n = 0;
