@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStorage, type StorageEngine } from '../src/coordinator/index.js';
-import type { AppendRequest } from '../src/shared/ingest.js';
+import { type AppendRequest, NO_REF } from '../src/shared/ingest.js';
 import type { Labels } from '../src/shared/labels.js';
 import { compileMatchers, hasNonEmptyMatcher } from '../src/shared/matchers.js';
 import { quiet, useEngineFixture } from './support/engine-fixture.js';
@@ -123,6 +123,52 @@ describe('storage engine (coordinator + shard workers)', () => {
     const total = figs.reduce((a, f) => a + f.samplesAppended, 0);
     expect(total).toBe([...model.series.values()].reduce((a, s) => a + s.t.length, 0));
     expect(figs.every((f) => f.walBytes > 0 && f.queuedBatches === 0)).toBe(true);
+  });
+
+  it('routes series by the refs an earlier append answered, without their labels', async () => {
+    const e = await open(tmp(), 2);
+    const now = Date.now();
+    const names = ['r_a', 'r_b', 'r_c'];
+    const first = await e.append({
+      series: names.map((n) => ['__name__', n, 'job', 'refs']),
+      refs: new Float64Array(3).fill(NO_REF),
+      sampleStart: Uint32Array.of(0, 1, 2, 3),
+      t: Float64Array.of(now, now, now),
+      v: Float64Array.of(1, 2, 3),
+    });
+    expect(first.appended).toBe(3);
+    const refs = first.refs!;
+    expect([...refs].every((r) => r > 0)).toBe(true);
+    expect(new Set(refs).size).toBe(3);
+    const second = await e.append({
+      series: [[], [], [], ['__name__', 'r_d', 'job', 'refs']],
+      refs: Float64Array.of(refs[0], refs[1], refs[2], NO_REF),
+      sampleStart: Uint32Array.of(0, 1, 2, 3, 4),
+      t: Float64Array.of(now + 1, now + 1, now + 1, now + 1),
+      v: Float64Array.of(10, 20, 30, 40),
+    });
+    expect(second.appended).toBe(4);
+    expect([...second.refs!].slice(0, 3)).toEqual([...refs]);
+    expect(second.refs![3]).toBeGreaterThan(0);
+    const got = await e.select([{ type: '=', name: 'job', value: 'refs' }], now - 1, now + 1);
+    expect(got.map((s) => [s.labels.find((l) => l.name === '__name__')?.value, [...s.v]])).toEqual([
+      ['r_a', [1, 10]],
+      ['r_b', [2, 20]],
+      ['r_c', [3, 30]],
+      ['r_d', [40]],
+    ]);
+    // Refs that no append answered are refused per series, the rest is stored.
+    const bad = await e.append({
+      series: [[], [], [], []],
+      refs: Float64Array.of(0.5, 2 * 4294967296 + 1, 4294967296, refs[0]),
+      sampleStart: Uint32Array.of(0, 1, 2, 3, 4),
+      t: Float64Array.of(now + 2, now + 2, now + 2, now + 2),
+      v: new Float64Array(4),
+    });
+    expect(bad.appended).toBe(1);
+    expect(bad.invalidSeries).toBe(3);
+    expect(bad.errors.join('\n')).toMatch(/series 0: invalid series ref 0.5/);
+    expect([...bad.refs!]).toEqual([NO_REF, NO_REF, NO_REF, refs[0]]);
   });
 
   it('refuses bad series before they reach a shard, and keeps working', async () => {

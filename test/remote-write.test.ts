@@ -13,6 +13,7 @@ import {
 } from '../src/remote/write-decode.js';
 import { encodeWriteRequest } from '../src/remote/write-encode.js';
 import { remoteWriteRoutes } from '../src/remote/write-handler.js';
+import { NO_REF } from '../src/shared/ingest.js';
 import { labelsFromObject } from '../src/shared/labels.js';
 import { isStaleNaN, STALE_NAN } from '../src/shared/storage.js';
 import { FakeEngine, FakeStorage } from './support/http-fakes.js';
@@ -190,6 +191,34 @@ describe('WriteRequest decoding', () => {
     w2.end(ts2);
     const rev = dec.decode(w2.finish());
     expect([...rev.request.t, ...rev.request.v]).toEqual([-7, 0.5]);
+  });
+
+  it('sends series the storage knows by their refs alone, once it answered them', () => {
+    const dec = new WriteDecoder({ maxLabelsPerSeries: 10 }, 2);
+    const one = (name: string) => rawSeries([['__name__', name]], [1], [1]);
+    const body = Buffer.concat([one('a'), one('b')]);
+    const first = dec.decode(body, false);
+    expect(first.request.series).toEqual([
+      ['__name__', 'a'],
+      ['__name__', 'b'],
+    ]);
+    expect([...first.request.refs!]).toEqual([NO_REF, NO_REF]);
+    dec.learn(first, Float64Array.of(7, NO_REF));
+    const second = dec.decode(body, false);
+    expect(second.request.series).toEqual([[], ['__name__', 'b']]);
+    expect([...second.request.refs!]).toEqual([7, NO_REF]);
+    // An appendable that needs labels (a remote_write tee) still gets them, and no refs.
+    const labelled = dec.decode(body);
+    expect(labelled.request.series).toEqual([
+      ['__name__', 'a'],
+      ['__name__', 'b'],
+    ]);
+    expect(labelled.request.refs).toBeUndefined();
+    // The cache was cleared since (a third series in a 2-entry cache): refs learned before are not filed.
+    const stale = dec.decode(body, false);
+    dec.decode(one('c'), false);
+    dec.learn(stale, Float64Array.of(9, 9));
+    expect([...dec.decode(body, false).request.refs!]).toEqual([NO_REF, NO_REF]);
   });
 
   it('decodes random requests exactly, with and without the cache, and refuses random garbage cleanly', () => {

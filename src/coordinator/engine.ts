@@ -107,6 +107,8 @@ function checkSelector(ms: readonly Matcher[]): void {
 }
 
 export class StorageEngine implements Appendable, Queryable {
+  /** Series refs (AppendRequest.refs) are shard * 2^32 + the shard's series ref. */
+  readonly resolvesRefs = true;
   private failure: Error | null = null;
   private closing = false;
   private nextId = 1;
@@ -268,7 +270,7 @@ export class StorageEngine implements Appendable, Queryable {
         learn.arrays.length === 0
           ? p
           : p.then((r) => {
-              this.router.learn(s, learn, r.seriesRefs);
+              this.router.learn(s, learn, r.seriesRefs, routed.refs);
               return r;
             }),
       );
@@ -281,6 +283,7 @@ export class StorageEngine implements Appendable, Queryable {
     out.duplicateTimestamp = counts[3];
     out.outOfBounds = counts[4];
     out.tooFarInFuture = counts[5];
+    if (routed.refs !== undefined) out.refs = routed.refs;
     for (let c = 2; c < 7; c++) {
       if (counts[c] === 0) continue;
       out.errors.push(

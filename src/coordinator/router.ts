@@ -6,9 +6,10 @@
  * Like Prometheus' scrape cache, the router remembers, by the identity of a series' label array, the
  * shard and series ref it got: a caller that sends the same (unmodified) array again, as a scrape loop
  * does, skips validation, encoding and hashing here and the series lookup in the shard. Label arrays
- * passed to append must therefore not be mutated afterwards.
+ * passed to append must therefore not be mutated afterwards. A caller that keeps refs itself
+ * (AppendRequest.refs) gets them back in RoutedRequest.refs and the router then remembers nothing.
  */
-import type { AppendRequest } from '../shared/ingest.js';
+import { type AppendRequest, NO_REF } from '../shared/ingest.js';
 import { BatchBuilder } from '../shared/protocol.js';
 import { hash64, putString, shardOf, utf8Length } from '../shared/protocol-labels.js';
 
@@ -19,13 +20,26 @@ const MAX_TS = 9007199254740991;
 export interface RoutedRequest {
   /** Per shard its batch, or null when the request has no series for it. */
   batches: (ArrayBuffer | null)[];
-  /** Per shard: label arrays sent by labels, and their position in the shard's batch (to learn refs). */
-  learn: { arrays: (readonly string[])[]; at: number[] }[];
+  /**
+   * Per shard: the series sent by labels, as request positions and label arrays, and their position in
+   * the shard's batch (to learn refs).
+   */
+  learn: Learn[];
+  /** When the request carried refs: per series its ref where already known, else NO_REF (see learn). */
+  refs: Float64Array | undefined;
   invalidSeries: number;
   /** Samples of the refused series. */
   invalidSamples: number;
   errors: string[];
 }
+
+export interface Learn {
+  series: number[];
+  arrays: (readonly string[])[];
+  at: number[];
+}
+
+const SHARD_MUL = 4294967296;
 
 function hasLoneSurrogate(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -65,8 +79,19 @@ export class Router {
       );
     }
     if (req.v.length !== req.t.length) throw new TypeError('append: t and v must have the same length');
-    const out: RoutedRequest = { batches: [], learn: [], invalidSeries: 0, invalidSamples: 0, errors: [] };
-    for (let s = 0; s < this.shards; s++) out.learn.push({ arrays: [], at: [] });
+    const given = req.refs;
+    if (given !== undefined && given.length !== n) {
+      throw new TypeError('append: refs must have one entry per series');
+    }
+    const out: RoutedRequest = {
+      batches: [],
+      learn: [],
+      refs: given === undefined ? undefined : new Float64Array(n).fill(NO_REF),
+      invalidSeries: 0,
+      invalidSamples: 0,
+      errors: [],
+    };
+    for (let s = 0; s < this.shards; s++) out.learn.push({ series: [], arrays: [], at: [] });
     const refuse = (i: number, why: string) => {
       out.invalidSeries++;
       out.invalidSamples += ss[i + 1] - ss[i];
@@ -77,8 +102,14 @@ export class Router {
       const to = ss[i + 1];
       if (to < from) throw new TypeError(`append: sampleStart decreases at series ${i}`);
       const flat = req.series[i];
-      const known = this.known.get(flat);
-      const why = known === undefined ? this.encode(flat) : null;
+      let known: number | undefined;
+      let why: string | null = null;
+      if (given === undefined) known = this.known.get(flat);
+      else if (given[i] !== NO_REF) {
+        known = given[i];
+        if (!this.validRef(known)) why = `invalid series ref ${known}`;
+      }
+      if (known === undefined) why = this.encode(flat);
       if (why !== null) {
         refuse(i, why);
         continue;
@@ -97,14 +128,16 @@ export class Router {
       }
       if (to === from) continue;
       if (known !== undefined) {
-        const shard = Math.floor(known / 4294967296);
-        this.builders[shard].addRef(known % 4294967296, from, to, req.t, req.v);
+        const shard = Math.floor(known / SHARD_MUL);
+        this.builders[shard].addRef(known % SHARD_MUL, from, to, req.t, req.v);
+        if (out.refs !== undefined) out.refs[i] = known;
         continue;
       }
       const len = this.encodedLength;
       hash64(this.scratch, 0, len, this.hash, 0);
       const shard = shardOf(this.hash[0], this.hash[1], this.shards);
       const learn = out.learn[shard];
+      learn.series.push(i);
       learn.arrays.push(flat);
       learn.at.push(this.builders[shard].nSeries);
       this.builders[shard].add(
@@ -123,16 +156,21 @@ export class Router {
 
   private encodedLength = 0;
 
-  /** Remembers the refs a shard gave the series sent by labels. */
-  learn(
-    shard: number,
-    learn: { arrays: (readonly string[])[]; at: number[] },
-    seriesRefs: Uint32Array,
-  ): void {
+  /**
+   * Takes the refs a shard gave the series sent by labels: into `refs` (the request's, by series) when
+   * the caller keeps them, else remembered by label array.
+   */
+  learn(shard: number, learn: Learn, seriesRefs: Uint32Array, refs: Float64Array | undefined): void {
     for (let k = 0; k < learn.arrays.length; k++) {
       const ref = seriesRefs[learn.at[k]];
-      if (ref !== 0) this.known.set(learn.arrays[k], shard * 4294967296 + ref);
+      if (ref === 0) continue;
+      if (refs !== undefined) refs[learn.series[k]] = shard * SHARD_MUL + ref;
+      else this.known.set(learn.arrays[k], shard * SHARD_MUL + ref);
     }
+  }
+
+  private validRef(r: number): boolean {
+    return Number.isInteger(r) && r > 0 && r < this.shards * SHARD_MUL && r % SHARD_MUL !== 0;
   }
 
   /** Validates and encodes flat labels into scratch (canonical order, empty values dropped); returns an error or null. */

@@ -522,9 +522,16 @@ export class TeeAppendable implements Appendable {
   queues: RemoteWriteQueue[] = [];
   constructor(private readonly inner: Appendable) {}
 
+  /** Only without destinations: a queue needs every series' labels. */
+  get resolvesRefs(): boolean {
+    return this.queues.length === 0 && this.inner.resolvesRefs === true;
+  }
+
   async append(req: AppendRequest): Promise<AppendOutcome> {
     const out = await this.inner.append(req);
-    if (out.appended > 0) for (const q of this.queues) q.enqueue(req);
+    // A request sent by refs was decoded while there were no destinations; one added by a reload since
+    // starts with the next request (as a new queue in Prometheus starts at the WAL's end).
+    if (out.appended > 0 && req.refs === undefined) for (const q of this.queues) q.enqueue(req);
     return out;
   }
 }

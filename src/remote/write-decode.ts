@@ -12,7 +12,7 @@
 // array. A hit skips label decoding and validation, and because the same array comes back, the
 // coordinator's router (which remembers arrays it has routed) skips encoding and hashing too.
 import { isUtf8 } from 'node:buffer';
-import type { AppendRequest } from '../shared/ingest.js';
+import { type AppendRequest, NO_REF } from '../shared/ingest.js';
 import { ProtoError, ProtoReader, WIRE_LEN } from './protobuf.js';
 
 export interface WriteDecodeLimits {
@@ -33,7 +33,13 @@ export interface DecodedWrite {
   /** Exemplars and native histograms present but not stored (no storage for them yet). */
   readonly ignoredExemplars: number;
   readonly ignoredHistograms: number;
+  /** Per series of the request: its series-cache entry (-1: none), of the cache's generation then. */
+  readonly entries: Int32Array;
+  readonly generation: number;
 }
+
+/** The labels of a series sent by its ref (AppendRequest.refs). */
+const NO_LABELS: string[] = [];
 
 const MAX_ERRORS = 5;
 // The smallest encoded sample: Sample key + length + value key + 8 bytes (timestamp 0 omitted).
@@ -80,7 +86,8 @@ function duplicateName(flat: readonly string[]): string | undefined {
 }
 
 /**
- * Label-section bytes -> decoded label array. Keys live in one byte arena and are found by a 30-bit
+ * Label-section bytes -> the series' storage ref (once the storage gave one) and, only where the
+ * appendable needs labels, its decoded label array. Keys live in one byte arena and are found by a 30-bit
  * FNV-1a hash in an open-addressing table, then compared byte for byte (a hash collision can never mix up
  * two series). Cleared whole when full, so memory stays bounded; the next requests simply decode again.
  */
@@ -92,7 +99,11 @@ class SeriesCache {
   private table = new Int32Array(2 * 4096);
   /** Per entry: [arena offset, length]. */
   private meta = new Uint32Array(2 * 1024);
-  private flats: string[][] = [];
+  /** Per entry: the storage ref, or NO_REF until an append answered one. */
+  private refs = new Float64Array(1024).fill(NO_REF);
+  private flats: (string[] | null)[] = [];
+  /** Bumped by clear(), so that refs learned for entries of an older generation are not misfiled. */
+  generation = 0;
   private arena = new Uint8Array(64 * 1024);
   private arenaView = new DataView(this.arena.buffer);
   private used = 0;
@@ -116,7 +127,8 @@ class SeriesCache {
     return (h >>> 2) & 0x3fffffff;
   }
 
-  get(h: number, dv: DataView, from: number, to: number): string[] | undefined {
+  /** The entry id of these label bytes, or -1. */
+  get(h: number, dv: DataView, from: number, to: number): number {
     const table = this.table;
     const mask = (table.length >>> 1) - 1;
     const n = to - from;
@@ -124,7 +136,7 @@ class SeriesCache {
     const meta = this.meta;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = table[2 * slot + 1];
-      if (id === 0) return undefined;
+      if (id === 0) return -1;
       if (table[2 * slot] !== h) continue;
       const e = id - 1;
       if (meta[2 * e + 1] !== n) continue;
@@ -133,8 +145,24 @@ class SeriesCache {
       for (; i + 4 <= n; i += 4) if (arena.getUint32(o + i, true) !== dv.getUint32(from + i, true)) break;
       if (i + 4 <= n) continue;
       for (; i < n; i++) if (arena.getUint8(o + i) !== dv.getUint8(from + i)) break;
-      if (i === n) return this.flats[e];
+      if (i === n) return e;
     }
+  }
+
+  flat(e: number): string[] | null {
+    return this.flats[e];
+  }
+
+  setFlat(e: number, flat: string[]): void {
+    this.flats[e] = flat;
+  }
+
+  ref(e: number): number {
+    return this.refs[e];
+  }
+
+  setRef(e: number, ref: number): void {
+    this.refs[e] = ref;
   }
 
   private place(table: Int32Array, h: number, e: number): void {
@@ -145,14 +173,18 @@ class SeriesCache {
     table[2 * slot + 1] = e + 1;
   }
 
-  set(h: number, b: Uint8Array, from: number, to: number, flat: string[]): void {
-    if (this.capacity <= 0) return;
+  /** Adds an entry and returns its id (-1: no cache). */
+  set(h: number, b: Uint8Array, from: number, to: number, flat: string[] | null): number {
+    if (this.capacity <= 0) return -1;
     if (this.flats.length >= this.capacity) this.clear();
     const e = this.flats.length;
     if (2 * e + 2 > this.meta.length) {
       const m = new Uint32Array(this.meta.length * 2);
       m.set(this.meta);
       this.meta = m;
+      const r = new Float64Array(this.refs.length * 2).fill(NO_REF);
+      r.set(this.refs);
+      this.refs = r;
     }
     if ((e + 1) * 2 > this.table.length >>> 1) {
       const old = this.table;
@@ -178,12 +210,15 @@ class SeriesCache {
     this.used += n;
     this.place(this.table, h, e);
     this.flats.push(flat);
+    this.refs[e] = NO_REF;
+    return e;
   }
 
   clear(): void {
     this.table.fill(0);
     this.flats = [];
     this.used = 0;
+    this.generation++;
   }
 }
 
@@ -239,8 +274,12 @@ export class WriteDecoder {
     return this.cache.size;
   }
 
-  /** Decodes and validates; throws ProtoError for a malformed message (the request is then refused whole). */
-  decode(input: Uint8Array): DecodedWrite {
+  /**
+   * Decodes and validates; throws ProtoError for a malformed message (the request is then refused whole).
+   * With `withLabels` false, a series whose ref the storage gave before (see learn) is sent by its ref
+   * with empty labels (request.refs), so the decoder keeps no label arrays.
+   */
+  decode(input: Uint8Array, withLabels = true): DecodedWrite {
     const b = (
       Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
     ) as FastBuffer;
@@ -257,6 +296,8 @@ export class WriteDecoder {
     const vBytes = new Uint8Array(v.buffer);
     const series: string[][] = [];
     const starts: number[] = [0];
+    const refs: number[] = [];
+    const entries: number[] = [];
     const errors: string[] = [];
     let n = 0;
     let refusedSamples = 0;
@@ -411,13 +452,20 @@ export class WriteDecoder {
       r.pos = tsEnd;
       r.end = b.length;
 
-      let flat: string[] | undefined;
+      let flat: string[] | null = null;
       let h = -1;
+      let e = -1;
+      let ref = NO_REF;
       if (numLabels > 0 && contiguous) {
         h = SeriesCache.hash(dv, labelsFrom, labelsTo);
-        flat = this.cache.get(h, dv, labelsFrom, labelsTo);
+        e = this.cache.get(h, dv, labelsFrom, labelsTo);
+        if (e >= 0) {
+          ref = this.cache.ref(e);
+          if (withLabels) flat = this.cache.flat(e);
+          else if (ref !== NO_REF) flat = NO_LABELS;
+        }
       }
-      if (flat === undefined) {
+      if (flat === null) {
         this.bad = '';
         flat = this.decodeLabels(b, tsEnd, labelsFrom, numLabels);
         if (this.bad !== '') {
@@ -428,22 +476,40 @@ export class WriteDecoder {
           r.reset(b, tsEnd, b.length);
           continue;
         }
-        if (h >= 0) this.cache.set(h, b, labelsFrom, labelsTo, flat);
+        if (e >= 0) {
+          if (withLabels) this.cache.setFlat(e, flat);
+        } else if (h >= 0) e = this.cache.set(h, b, labelsFrom, labelsTo, withLabels ? flat : null);
         r.reset(b, tsEnd, b.length);
       }
       if (n === seriesStart) continue; // no samples: nothing to store, no series created
       series.push(flat);
       starts.push(n);
+      refs.push(flat === NO_LABELS ? ref : NO_REF);
+      entries.push(e);
     }
 
+    const sampleStart = Uint32Array.from(starts);
     return {
-      request: { series, sampleStart: Uint32Array.from(starts), t: t.slice(0, n), v: v.slice(0, n) },
+      request: withLabels
+        ? { series, sampleStart, t: t.slice(0, n), v: v.slice(0, n) }
+        : { series, refs: Float64Array.from(refs), sampleStart, t: t.slice(0, n), v: v.slice(0, n) },
+      entries: Int32Array.from(entries),
+      generation: this.cache.generation,
       refusedSamples,
       refusedSeries,
       errors,
       ignoredExemplars,
       ignoredHistograms,
     };
+  }
+
+  /** Keeps the refs the storage answered for a decoded request (AppendOutcome.refs) for its next requests. */
+  learn(d: DecodedWrite, refs: Float64Array | undefined): void {
+    if (refs === undefined || d.generation !== this.cache.generation) return;
+    const entries = d.entries;
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i] >= 0 && refs[i] !== NO_REF) this.cache.setRef(entries[i], refs[i]);
+    }
   }
 
   /** Decodes and validates the labels of the series ending at tsEnd (from its first label); sets `bad`. */

@@ -118,7 +118,7 @@ export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
         }
         let decoded: ReturnType<WriteDecoder['decode']>;
         try {
-          decoded = decoder.decode(raw);
+          decoded = decoder.decode(raw, ctx.opts.appendable.resolvesRefs !== true);
         } catch (e) {
           if (e instanceof ProtoError) return answer(400, `proto: WriteRequest: ${e.message}`);
           throw e;
@@ -129,6 +129,7 @@ export function remoteWriteRoutes(o: RemoteWriteOptions): RouteInstaller {
             decoded.request.series.length > 0
               ? await ctx.opts.appendable.append(decoded.request)
               : emptyOutcome();
+          decoder.learn(decoded, outcome.refs);
         } catch (e) {
           // Storage failures are retryable: the sender will resend the request.
           req.log.error({ err: e }, 'remote write append failed');
