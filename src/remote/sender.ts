@@ -20,8 +20,11 @@ import type { Queryable } from '../shared/storage.js';
 import { encodeWriteRequest, type WriteSeries } from './write-encode.js';
 
 export interface QueueOptions {
-  /** Samples buffered per shard before new ones are dropped (counted). Prometheus: capacity 2500, but it
-   * reads from the WAL; we hold more in memory so an outage of minutes loses nothing. */
+  /**
+   * Samples buffered per shard. Past it, with the storage as source, the queue stops buffering and reads
+   * what it owes back from the storage once it drained (see RemoteWriteQueue.catchUp), as Prometheus
+   * reads its WAL; without a source, new samples are dropped (counted).
+   */
   capacity: number;
   shards: number;
   maxSamplesPerSend: number;
@@ -256,7 +259,14 @@ export class RemoteWriteQueue {
   private ackedMax = Number.NEGATIVE_INFINITY;
   private readonly inflightMin: number[];
   private savedAt = 0;
-  /** Samples delivered (2xx), failed (dropped on a non-retryable answer), dropped (queue full). */
+  /**
+   * Backlog: samples from backlogFrom to backlogTo (timestamps) that were not queued for lack of room
+   * are owed and will be read back from the source; null while nothing is owed.
+   */
+  private backlogFrom: number | null = null;
+  private backlogTo = Number.NEGATIVE_INFINITY;
+  private catchingUp: Promise<void> | null = null;
+  /** Samples delivered (2xx), failed (dropped on a non-retryable answer), dropped (queue full, no source). */
   readonly stats = { sent: 0, failed: 0, retried: 0, dropped: 0 };
 
   constructor(
@@ -266,6 +276,8 @@ export class RemoteWriteQueue {
     private readonly sleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
     /** Where the resume watermark is kept across restarts (see resume()). */
     private readonly stateFile?: string,
+    /** The storage: what the queue had no room for is read back from it. */
+    private source?: Queryable,
   ) {
     this.inflightMin = Array.from({ length: dest.queue.shards }, () => Number.POSITIVE_INFINITY);
     this.shards = Array.from({ length: dest.queue.shards }, () => new ShardQueue());
@@ -288,8 +300,37 @@ export class RemoteWriteQueue {
     return n;
   }
 
-  /** Queues the samples of an append (after relabeling and external labels). */
+  /** Queues the samples of an append (after relabeling and external labels); the storage holds them. */
   enqueue(req: AppendRequest): void {
+    if (this.backlogFrom !== null) this.owe(req.t, 0);
+    else this.queue(req, false);
+    this.m?.pending.set(this.ml, this.pending);
+  }
+
+  /** Marks req.t[from..] as owed (they are in the source) and starts reading them back. */
+  private owe(t: Float64Array, from: number): void {
+    let lo = this.backlogFrom ?? Number.POSITIVE_INFINITY;
+    let hi = this.backlogTo;
+    for (let k = from; k < t.length; k++) {
+      if (t[k] < lo) lo = t[k];
+      if (t[k] > hi) hi = t[k];
+    }
+    if (lo === Number.POSITIVE_INFINITY) return;
+    this.backlogFrom = lo;
+    this.backlogTo = hi;
+    if (this.catchingUp === null) {
+      this.catchingUp = this.catchUp().finally(() => {
+        this.catchingUp = null;
+      });
+    }
+  }
+
+  /**
+   * Queues samples; `force` (catching up) ignores the capacity. A full shard with a source turns the rest
+   * of the request into backlog: samples already queued stay, and each series' lastSent keeps what was
+   * queued, so the read-back skips them and keeps every series in order.
+   */
+  private queue(req: AppendRequest, force: boolean): void {
     const ext = this.externalLabels();
     for (let i = 0; i < req.series.length; i++) {
       const from = req.sampleStart[i];
@@ -306,7 +347,13 @@ export class RemoteWriteQueue {
       for (let k = from; k < to; k++) {
         const t = req.t[k];
         if (t <= last) continue;
-        if (shard.n >= this.dest.queue.capacity) {
+        if (!force && shard.n >= this.dest.queue.capacity) {
+          if (this.source !== undefined) {
+            this.lastSent.set(key, last);
+            this.owe(req.t, from);
+            this.drainFull();
+            return;
+          }
           this.stats.dropped++;
           this.m?.dropped.inc(this.ml);
           continue;
@@ -316,10 +363,49 @@ export class RemoteWriteQueue {
       }
       this.lastSent.set(key, last);
     }
+    this.drainFull();
+  }
+
+  private drainFull(): void {
     for (let s = 0; s < this.shards.length; s++) {
       if (this.shards[s].n >= this.dest.queue.maxSamplesPerSend) void this.drain(s);
     }
-    this.m?.pending.set(this.ml, this.pending);
+  }
+
+  /**
+   * Reads the backlog back from the source in 15 s windows, each once every shard is at most half full,
+   * and queues it (series by series in time order; lastSent skips what was queued already). Appends
+   * during a read only widen the backlog, so a sample is either queued or still owed; the backlog ends
+   * in the same tick as its last window is queued.
+   */
+  private async catchUp(): Promise<void> {
+    const WINDOW = 15_000;
+    const source = this.source;
+    while (this.backlogFrom !== null && source !== undefined) {
+      while (!this.stopping && this.shards.some((q) => q.n > this.dest.queue.capacity / 2)) {
+        this.drainFull();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (this.stopping) return;
+      const from = this.backlogFrom;
+      const to = Math.min(this.backlogTo, from + WINDOW - 1);
+      this.backlogFrom = to + 1;
+      let data: Awaited<ReturnType<Queryable['select']>>;
+      try {
+        data = await source.select([{ type: '=~', name: '__name__', value: '.+' }], from, to);
+      } catch (e) {
+        this.backlogFrom = Math.min(this.backlogFrom, from);
+        this.lastError = `reading the backlog from the storage: ${(e as Error).message}`;
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (data.length > 0) this.queue(requestOf(data), true);
+      if (this.backlogFrom > this.backlogTo) {
+        this.backlogFrom = null;
+        this.backlogTo = Number.NEGATIVE_INFINITY;
+      }
+      this.m?.pending.set(this.ml, this.pending);
+    }
   }
 
   private seriesLabels(flat: readonly string[], ext: Labels): Labels | null {
@@ -340,6 +426,7 @@ export class RemoteWriteQueue {
   watermark(): number | undefined {
     let m = Number.POSITIVE_INFINITY;
     for (let s = 0; s < this.shards.length; s++) m = Math.min(m, this.shards[s].minT(), this.inflightMin[s]);
+    if (this.backlogFrom !== null) m = Math.min(m, this.backlogFrom);
     if (m !== Number.POSITIVE_INFINITY) return m;
     return this.ackedMax === Number.NEGATIVE_INFINITY ? undefined : this.ackedMax;
   }
@@ -361,42 +448,30 @@ export class RemoteWriteQueue {
   }
 
   /**
-   * After a restart: queues again what the storage holds from the saved watermark to `until`, so samples
-   * that were queued or in flight when promshard stopped are delivered. Samples already delivered may be
-   * sent again; receivers accept an identical resend (Prometheus answers 204). Returns samples queued.
+   * After a restart: owes what the storage holds from the saved watermark to `until`, so samples that were
+   * queued or in flight when promshard stopped are delivered (read back as any backlog is). Samples already
+   * delivered may be sent again; receivers accept an identical resend (Prometheus answers 204). Returns the
+   * watermark resumed from, or undefined.
    */
-  async resume(q: Queryable, until: number): Promise<number> {
-    if (this.stateFile === undefined) return 0;
+  resume(q: Queryable, until: number): number | undefined {
+    this.source = q;
+    if (this.stateFile === undefined) return undefined;
     let from: number;
     try {
       const st = JSON.parse(readFileSync(this.stateFile, 'utf8')) as { watermark?: unknown };
-      if (typeof st.watermark !== 'number' || !Number.isFinite(st.watermark)) return 0;
+      if (typeof st.watermark !== 'number' || !Number.isFinite(st.watermark)) return undefined;
       from = st.watermark;
     } catch {
-      return 0;
+      return undefined;
     }
-    const before = this.pending;
-    // Fifteen-minute windows keep the read bounded; windows go forward so each series stays in order.
-    const WINDOW = 15 * 60_000;
-    for (let start = from; start <= until; start += WINDOW) {
-      const end = Math.min(until, start + WINDOW - 1);
-      const data = await q.select([{ type: '=~', name: '__name__', value: '.+' }], start, end);
-      if (data.length === 0) continue;
-      const starts = [0];
-      const ts: number[] = [];
-      const series: string[][] = [];
-      let total = 0;
-      for (const s of data) total += s.t.length;
-      const v = new Float64Array(total);
-      for (const s of data) {
-        v.set(s.v, ts.length);
-        for (let i = 0; i < s.t.length; i++) ts.push(s.t[i]);
-        starts.push(ts.length);
-        series.push(s.labels.flatMap((l) => [l.name, l.value]));
-      }
-      this.enqueue({ series, sampleStart: Uint32Array.from(starts), t: Float64Array.from(ts), v });
-    }
-    return this.pending - before;
+    if (from > until) return undefined;
+    this.owe(Float64Array.of(from, until), 0);
+    return from;
+  }
+
+  /** Resolves when nothing is owed any more (tests, shutdown). */
+  async caughtUp(): Promise<void> {
+    while (this.catchingUp !== null) await this.catchingUp;
   }
 
   private flushDue(): void {
@@ -496,7 +571,7 @@ export class RemoteWriteQueue {
   async close(deadlineMs = 60_000): Promise<void> {
     clearInterval(this.timer);
     const until = Date.now() + deadlineMs;
-    while (this.pending > 0 && Date.now() < until) {
+    while ((this.pending > 0 || this.backlogFrom !== null) && Date.now() < until) {
       for (let s = 0; s < this.shards.length; s++) if (this.shards[s].n > 0) void this.drain(s);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -506,6 +581,25 @@ export class RemoteWriteQueue {
     this.saveState();
     await this.pool.close().catch(() => {});
   }
+}
+
+/** Selected series as one request (labels flattened; value bits kept by typed-array copies). */
+function requestOf(data: Awaited<ReturnType<Queryable['select']>>): AppendRequest {
+  let total = 0;
+  for (const s of data) total += s.t.length;
+  const t = new Float64Array(total);
+  const v = new Float64Array(total);
+  const starts = new Uint32Array(data.length + 1);
+  const series: string[][] = [];
+  let at = 0;
+  data.forEach((s, i) => {
+    t.set(s.t, at);
+    v.set(s.v, at);
+    at += s.t.length;
+    starts[i + 1] = at;
+    series.push(s.labels.flatMap((l) => [l.name, l.value]));
+  });
+  return { series, sampleStart: starts, t, v };
 }
 
 /** The state file of a destination under the storage directory. */

@@ -117,6 +117,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
         registry,
         undefined,
         senderStateFile(flags.storagePath, dest),
+        storage,
       );
     });
     for (const q of tee.queues)
@@ -126,9 +127,12 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   void startSenders();
   // What was queued or in flight when promshard last stopped is read back from the storage and sent.
   for (const q of tee.queues) {
-    const n = await q.resume(storage, Date.now());
-    if (n > 0)
-      log.info('Resuming remote_write from where it stopped', { remote_name: q.dest.name, samples: n });
+    const from = q.resume(storage, Date.now());
+    if (from !== undefined)
+      log.info('Resuming remote_write from where it stopped', {
+        remote_name: q.dest.name,
+        from: new Date(from).toISOString(),
+      });
   }
   const scrape = new ScrapeManager(tee, {
     log: (msg, fields) => log.warn(msg, fields),
