@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../src/bench/servers.js';
+import { freePort, startServer } from '../src/bench/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -21,6 +21,7 @@ function arg(args: string[], k: string, d: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Prometheus restarts on the same data and port, which startServer (a fresh directory each time) does not do. */
 async function waitReady(url: string, proc: ChildProcess): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -84,28 +85,16 @@ export default async function run(args: string[]): Promise<void> {
   const outageMs = Number(arg(args, 'outage', '30')) * 1000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'promshard-outage-'));
   const promPort = await freePort();
-  const psPort = await freePort();
   const promUrl = `http://127.0.0.1:${promPort}`;
-  const psUrl = `http://127.0.0.1:${psPort}`;
   writeFileSync(path.join(dir, 'prom.yml'), 'global:\n  scrape_interval: 1h\n');
-  writeFileSync(
-    path.join(dir, 'promshard.yml'),
-    `global:\n  scrape_interval: 1h\nremote_write:\n  - url: ${promUrl}/api/v1/write\n`,
-  );
+  const ps = await startServer('promshard', {
+    configYaml: `global:\n  scrape_interval: 1h\nremote_write:\n  - url: ${promUrl}/api/v1/write\n`,
+    adminApi: false,
+  });
+  const psUrl = ps.url;
   let prom = startPrometheus(dir, promPort);
-  const ps = spawn(
-    process.execPath,
-    [
-      path.join(root, 'dist', 'src', 'cli.js'),
-      `--config.file=${path.join(dir, 'promshard.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${psPort}`,
-      '--web.enable-remote-write-receiver',
-    ],
-    { stdio: 'ignore' },
-  );
   try {
-    await Promise.all([waitReady(promUrl, prom), waitReady(psUrl, ps)]);
+    await waitReady(promUrl, prom);
     // Recent timestamps, one 15 s step per round, all within the receiver's head window.
     const t0 = Date.now() - rounds * 15_000;
     const gen = spawn(
@@ -152,7 +141,7 @@ export default async function run(args: string[]): Promise<void> {
       `arrived at Prometheus ${got} of ${want} (${((100 * got) / want).toFixed(2)}%), ${((Date.now() - up) / 1000).toFixed(1)} s after it came back; sender dropped ${dropped}, failed ${failed}`,
     );
   } finally {
-    await stop(ps);
+    await ps.stop();
     await stop(prom);
     rmSync(dir, { recursive: true, force: true });
   }
