@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startServer } from '../src/bench/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
 
 function arg(args: string[], k: string, d: string): string {
   const a = args.find((x) => x.startsWith(`--${k}=`));
