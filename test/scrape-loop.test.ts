@@ -11,6 +11,7 @@ import {
   type AppendOutcome,
   type AppendRequest,
   emptyOutcome,
+  NO_REF,
 } from '../src/shared/ingest.js';
 import { isStaleNaN } from '../src/shared/storage.js';
 
@@ -49,6 +50,52 @@ class MemoryAppendable implements Appendable {
     if (s.length !== 1)
       throw new Error(`expected one series for ${parts.join(' ')}, got ${s.map((x) => x.key).join(' | ')}`);
     return s[0].v[s[0].v.length - 1][0];
+  }
+}
+
+/**
+ * A MemoryAppendable that resolves refs as the StorageEngine does: a series sent by labels gets a ref in the
+ * outcome, and a series sent by ref alone is found by it. Counts how many series came each way. Turning
+ * `resolvesRefs` off makes it a labels-only appendable (a remote_write tee) that refuses refs.
+ */
+class RefAppendable extends MemoryAppendable {
+  resolvesRefs = true;
+  private readonly refOf = new Map<string, number>();
+  private readonly keyOf = new Map<number, readonly string[]>();
+  byLabels = 0;
+  byRef = 0;
+  override async append(req: AppendRequest): Promise<AppendOutcome> {
+    if (req.refs !== undefined && !this.resolvesRefs)
+      throw new Error('refs sent to an appendable without them');
+    const n = req.series.length;
+    const series: (readonly string[])[] = [];
+    const refs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const given = req.refs?.[i] ?? NO_REF;
+      let labels = req.series[i];
+      if (given !== NO_REF) {
+        const known = this.keyOf.get(given);
+        if (known === undefined) throw new Error(`unknown ref ${given}`);
+        labels = known;
+        this.byRef++;
+        refs[i] = given;
+      } else {
+        if (labels.length === 0) throw new Error('a series with neither labels nor a ref');
+        this.byLabels++;
+        const key = labels.join('\xff');
+        let r = this.refOf.get(key);
+        if (r === undefined) {
+          r = this.refOf.size + 1;
+          this.refOf.set(key, r);
+          this.keyOf.set(r, [...labels]);
+        }
+        refs[i] = r;
+      }
+      series.push(labels);
+    }
+    const o = await super.append({ ...req, series, refs: undefined });
+    if (req.refs !== undefined) o.refs = refs;
+    return o;
   }
 }
 
@@ -249,6 +296,103 @@ describe('staleness', () => {
     expect(s.t[1]).toBeGreaterThan(s.t[0]);
     const up = app.find('__name__="up"')[0];
     expect(isStaleNaN(up.v[up.v.length - 1][0])).toBe(true);
+  });
+});
+
+describe('series refs (an appendable that resolves them)', () => {
+  it('sends known series by ref alone, marks stale by ref, and gives labels back to an appendable without refs', async () => {
+    const app = new RefAppendable();
+    const loop = makeLoop(JOB, app);
+    reply = { body: 'a 1\nb{x="1"} 2\nc{x="2",y="z"} 3\n' };
+    await loop.scrapeAndReport();
+    // First scrape: three series and five synthetic ones by labels; the cache lets the label arrays go.
+    expect(app.byLabels).toBe(8);
+    expect(app.byRef).toBe(0);
+    expect(loop.cache.released).toBe(3);
+    reply = { body: 'a 4\nc{x="2",y="z"} 6\n' };
+    await loop.scrapeAndReport();
+    // Second: everything by ref, b's stale marker too.
+    expect(app.byLabels).toBe(8);
+    expect(app.byRef).toBe(8);
+    const inst = `instance="127.0.0.1:${port}"`;
+    expect(app.last('__name__="a"', inst, 'job="test"')).toBe(4);
+    expect(app.last('__name__="c"', 'x="2"', 'y="z"')).toBe(6);
+    expect(isStaleNaN(app.last('__name__="b"', 'x="1"'))).toBe(true);
+    expect(app.last('__name__="scrape_samples_scraped"')).toBe(2);
+    // A reload adds a remote_write tee: refs are no longer understood, the labels come back from the keys.
+    app.resolvesRefs = false;
+    reply = { body: 'a 7\n' };
+    await loop.scrapeAndReport();
+    expect(loop.health).toBe('up');
+    expect(loop.cache.released).toBe(0);
+    expect(app.last('__name__="a"', inst, 'job="test"')).toBe(7);
+    expect(isStaleNaN(app.last('__name__="c"', 'x="2"', 'y="z"'))).toBe(true);
+    // The same series, not new ones: one per label set and the synthetic five.
+    expect(app.series.size).toBe(8);
+    // And refs again.
+    app.resolvesRefs = true;
+    reply = { body: 'a 8\nb{x="1"} 9\n' };
+    await loop.scrapeAndReport();
+    reply = { body: 'a 10\n' };
+    const before = app.byRef;
+    await loop.scrapeAndReport();
+    expect(app.byRef - before).toBe(7);
+    expect(isStaleNaN(app.last('__name__="b"', 'x="1"'))).toBe(true);
+    expect(app.last('__name__="a"')).toBe(10);
+    expect(app.series.size).toBe(8);
+    // Stopping for good marks the rest stale by ref.
+    await loop.stop(false);
+  });
+
+  it('keeps relabelled and renamed (exported_) labels when they are derived again', async () => {
+    const app = new RefAppendable();
+    const yaml = `${JOB}    metric_relabel_configs:\n      - source_labels: [x]\n        target_label: y\n        replacement: "v$1"\n`;
+    const loop = makeLoop(yaml, app);
+    reply = { body: 'm{x="1",job="inner"} 1\n' };
+    await loop.scrapeAndReport();
+    const key = [...app.series.keys()].find((k) => k.includes('__name__="m"'))!;
+    app.resolvesRefs = false;
+    reply = { body: 'm{x="1",job="inner"} 2\n' };
+    await loop.scrapeAndReport();
+    expect(app.find('__name__="m"')).toHaveLength(1);
+    expect(app.find('__name__="m"')[0].key).toBe(key);
+    expect(key).toContain('exported_job="inner"');
+    expect(key).toContain('y="v1"');
+  });
+});
+
+describe('scrape timestamps', () => {
+  it('aligns a scrape up to the tolerance late to the schedule, as Prometheus 2.42', async () => {
+    const app = new MemoryAppendable();
+    const cfg = parseConfig('scrape_configs:\n  - job_name: t\n    scrape_interval: 1s\n');
+    const sc = compileScrapeConfig(cfg.scrapeConfigs[0]);
+    const t = populateTarget(sc, {}, `127.0.0.1:${port}`);
+    if (!isTarget(t)) throw new Error('dropped');
+    const loop = new ScrapeLoop({
+      appendable: app,
+      dispatcher: agent,
+      sc,
+      target: t,
+      timestampToleranceMs: 5,
+    });
+    reply = { body: 'a 1\n' };
+    const realNow = Date.now;
+    let now = Math.floor(realNow() / 1000) * 1000;
+    Date.now = () => now;
+    try {
+      await loop.scrapeAndReport();
+      now += 1003; // 3 ms late: on the schedule
+      await loop.scrapeAndReport();
+      now += 1009; // 12 ms after the schedule: as measured
+      await loop.scrapeAndReport();
+      now += 2991; // two missed intervals, then 3 ms late on the schedule: on it
+      await loop.scrapeAndReport();
+    } finally {
+      Date.now = realNow;
+    }
+    const a = app.find('__name__="a"')[0];
+    const t0 = a.t[0];
+    expect(a.t.map((x) => x - t0)).toEqual([0, 1000, 2012, 5000]);
   });
 });
 

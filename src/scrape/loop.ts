@@ -10,12 +10,13 @@ import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import { relabel, sortedPairs } from '../config/relabel.js';
-import type { Appendable, AppendOutcome, AppendRequest } from '../shared/ingest.js';
+import { type Appendable, type AppendOutcome, type AppendRequest, NO_REF } from '../shared/ingest.js';
 import { STALE_NAN } from '../shared/storage.js';
 import { ParsedSamples, ParseError, parseExpositionAsync } from './exposition.js';
 import { isOpenMetricsContentType, parseOpenMetrics } from './parse-openmetrics.js';
 import { parseText } from './parse-text.js';
-import { SeriesCache } from './series-cache.js';
+import { BY_REF, type FinalLabels, SeriesCache } from './series-cache.js';
+import { labelsOfKey } from './series-key.js';
 import { type CompiledScrapeConfig, scrapeOffset, type Target } from './target.js';
 import { findUtf8Problem, type Utf8Problem } from './utf8.js';
 
@@ -33,6 +34,51 @@ function oneSamplePerSeries(n: number): Uint32Array {
   const a = new Uint32Array(n + 1);
   for (let i = 0; i <= n; i++) a[i] = i;
   return a;
+}
+
+/**
+ * One append request under construction. With refs (the appendable resolves them), a series the storage
+ * already knows goes by its ref alone; `owner` remembers what each position came from so that the refs of
+ * the outcome can be kept: a cache entry (>= 0), synthetic series k (-2 - k), or nothing to keep (-1).
+ */
+class RequestBuilder {
+  readonly series: (readonly string[])[];
+  readonly refs: Float64Array | undefined;
+  readonly owner: Int32Array | undefined;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  n = 0;
+
+  constructor(cap: number, byRef: boolean) {
+    this.series = new Array(cap);
+    this.t = new Float64Array(cap);
+    this.v = new Float64Array(cap);
+    this.refs = byRef ? new Float64Array(cap) : undefined;
+    this.owner = byRef ? new Int32Array(cap) : undefined;
+  }
+
+  push(labels: readonly string[], ref: number, owner: number, t: number, v: number): void {
+    const n = this.n++;
+    this.series[n] = labels;
+    this.t[n] = t;
+    this.v[n] = v;
+    if (this.refs !== undefined) {
+      this.refs[n] = ref;
+      this.owner![n] = owner;
+    }
+  }
+
+  request(): AppendRequest {
+    const n = this.n;
+    this.series.length = n;
+    return {
+      series: this.series,
+      sampleStart: oneSamplePerSeries(n),
+      t: this.t.subarray(0, n),
+      v: this.v.subarray(0, n),
+      refs: this.refs?.subarray(0, n),
+    };
+  }
 }
 
 /** Bodies longer than this are parsed in slices of this many characters (about 2 ms each, warm). */
@@ -88,6 +134,12 @@ export interface LoopOptions {
   readonly totals?: ScrapeStats;
   /** Called after every scrape with its duration (seconds) and whether it succeeded (for metrics, benches). */
   readonly onScrape?: (durationSeconds: number, ok: boolean, cycleSeconds: number) => void;
+  /**
+   * Prometheus' --scrape.timestamp-tolerance (0: --no-scrape.adjust-timestamps): a scrape that starts at
+   * most this late on its schedule is timestamped on it, so that timestamp deltas stay exact and cost one bit
+   * each in a chunk.
+   */
+  readonly timestampToleranceMs?: number;
 }
 
 /** What a previous loop of the same target hands to its replacement on reload. */
@@ -122,6 +174,11 @@ export class ScrapeLoop {
   private readonly out = new ParsedSamples();
   private readonly opts: LoopOptions;
   private readonly reportLabels: (readonly string[])[];
+  /** The storage's refs of the synthetic series (NO_REF until known). */
+  private readonly reportRefs = new Float64Array(REPORT_NAMES.length).fill(NO_REF);
+  /** The schedule that timestamps are aligned to (Prometheus' alignedScrapeTime); 0 before the first scrape. */
+  private alignedAt = 0;
+  private lastAppendTime = 0;
   /** Cache entries appended (without explicit timestamps) by the last successful scrape. */
   private prevEntries = new Int32Array(64);
   /** The other half of a double buffer with prevEntries (no allocation per scrape). */
@@ -210,7 +267,10 @@ export class ScrapeLoop {
   handover(keepCache: boolean): LoopHandover {
     const prevSeries: (readonly string[])[] = [...this.inherited];
     if (!keepCache)
-      for (let i = 0; i < this.prevCount; i++) prevSeries.push(this.cache.final[this.prevEntries[i]]!);
+      for (let i = 0; i < this.prevCount; i++) {
+        const labels = this.labelsOf(this.prevEntries[i]);
+        if (labels) prevSeries.push(labels);
+      }
     return {
       cache: keepCache ? this.cache : null,
       prevEntries: keepCache ? this.prevEntries.slice(0, this.prevCount) : null,
@@ -250,21 +310,22 @@ export class ScrapeLoop {
 
   /** Appends stale markers for every series of the last scrape (and optionally the synthetic ones). */
   private async appendStale(t: number, reports: boolean): Promise<void> {
-    const series: (readonly string[])[] = [...this.inherited];
-    for (let i = 0; i < this.prevCount; i++) series.push(this.cache.final[this.prevEntries[i]]!);
+    const byRef = this.byRef();
+    const cache = this.cache;
+    const nReports = reports && this.reportsWritten ? REPORT_NAMES.length : 0;
+    const b = new RequestBuilder(this.inherited.length + this.prevCount + nReports, byRef);
+    for (const labels of this.inherited) b.push(labels, NO_REF, -1, t, STALE_NAN);
+    for (let i = 0; i < this.prevCount; i++) {
+      const e = this.prevEntries[i];
+      const labels = cache.final[e];
+      if (labels) b.push(labels, cache.ref[e], e, t, STALE_NAN);
+    }
     this.prevCount = 0;
     this.inherited = [];
-    if (reports && this.reportsWritten) for (const l of this.reportLabels) series.push(l);
-    if (series.length === 0) return;
-    const n = series.length;
-    const req: AppendRequest = {
-      series,
-      sampleStart: oneSamplePerSeries(n),
-      t: new Float64Array(n).fill(t),
-      v: new Float64Array(n).fill(STALE_NAN),
-    };
+    for (let k = 0; k < nReports; k++) b.push(this.reportLabels[k], this.reportRefs[k], -2 - k, t, STALE_NAN);
+    if (b.n === 0) return;
     try {
-      await this.opts.appendable.append(req);
+      await this.opts.appendable.append(b.request());
     } catch (err) {
       this.count('appendErrors', 1);
       this.opts.log?.('append of stale markers failed', { target: this.target.url, err: String(err) });
@@ -337,13 +398,59 @@ export class ScrapeLoop {
   }
 
   /**
+   * Whether this scrape can send known series by ref. When not (a remote_write tee added by a reload needs
+   * every label set), entries whose labels were let go get them back first.
+   */
+  private byRef(): boolean {
+    if (this.opts.appendable.resolvesRefs === true) return true;
+    const cache = this.cache;
+    if (cache.released > 0)
+      for (let e = 0; e < cache.size && cache.released > 0; e++)
+        if (cache.final[e] === BY_REF) this.labelsOf(e);
+    this.reportRefs.fill(NO_REF);
+    return false;
+  }
+
+  /** An entry's final labels, derived again from its key when they were let go (BY_REF). */
+  private labelsOf(e: number): FinalLabels {
+    const cache = this.cache;
+    const f = cache.final[e];
+    if (f !== BY_REF) return f ?? null;
+    cache.released--;
+    cache.final[e] = undefined;
+    cache.ref[e] = NO_REF;
+    const raw = labelsOfKey(cache.keys[e], cache);
+    if (typeof raw === 'string' || this.finalize(e, raw) !== null) {
+      // Cannot happen for a key that was parsed and relabelled under this config before; drop the entry.
+      this.opts.log?.('scrape cache: cannot derive the labels again', { target: this.target.url, raw });
+      cache.final[e] = null;
+    }
+    return cache.final[e] ?? null;
+  }
+
+  /** Keeps the refs the storage gave the series of a request (see RequestBuilder.owner). */
+  private learnRefs(b: RequestBuilder, outcome: AppendOutcome): void {
+    const refs = outcome.refs;
+    const owner = b.owner;
+    if (refs === undefined || owner === undefined || refs.length !== b.n) return;
+    const cache = this.cache;
+    for (let k = 0; k < b.n; k++) {
+      const o = owner[k];
+      const r = refs[k];
+      if (o >= 0) {
+        if (r !== NO_REF) cache.setRef(o, r);
+        else if (cache.final[o] === BY_REF) this.labelsOf(o);
+      } else if (o <= -2) this.reportRefs[-2 - o] = r;
+    }
+  }
+
+  /**
    * The final labels of a new cache entry: target labels merged as honor_labels says, metric relabelling,
    * limits. Returns an error message when the scrape must fail.
    */
-  private finalize(e: number): string | null {
+  private finalize(e: number, raw: readonly string[] = this.cache.raw[e]): string | null {
     const cache = this.cache;
     const cfg = this.opts.sc.cfg;
-    const raw = cache.raw[e];
     const lset = new Map<string, string>();
     for (let i = 0; i < raw.length; i += 2) {
       if (lset.has(raw[i])) return `label name ${JSON.stringify(raw[i])} is not unique: invalid sample`;
@@ -411,11 +518,29 @@ export class ScrapeLoop {
     return null;
   }
 
+  /**
+   * The timestamp of a scrape that starts at `start`, as Prometheus 2.42's scrapeLoop.run: aligned to the
+   * loop's schedule when at most the tolerance late (and the interval is over 100 tolerances). Never at or
+   * before the previous scrape's timestamp (a scrape run by hand has no schedule).
+   */
+  private alignedTime(start: number): number {
+    const tol = this.opts.timestampToleranceMs ?? 0;
+    const iv = this.target.interval;
+    let t = start;
+    if (tol > 0 && iv > 100 * tol) {
+      if (this.alignedAt === 0) this.alignedAt = start;
+      while (start - this.alignedAt >= iv) this.alignedAt += iv;
+      if (start - this.alignedAt <= tol && this.alignedAt > this.lastAppendTime) t = this.alignedAt;
+    }
+    this.lastAppendTime = t;
+    return t;
+  }
+
   /** One scrape: fetch, parse, append samples, stale markers and the synthetic series. */
   async scrapeAndReport(): Promise<void> {
     const start = Date.now();
     const t0 = performance.now();
-    const appendTime = start;
+    const appendTime = this.alignedTime(start);
     const cfg = this.opts.sc.cfg;
     let err: string | null = this.forcedError;
     let body = '';
@@ -479,31 +604,26 @@ export class ScrapeLoop {
     }
     const iter = cache.iter;
     const ok = err === null && iter !== iterBefore;
+    const byRef = this.byRef();
     const prevCount = this.prevCount;
     const inherited = this.inherited;
-    const cap = accepted + prevCount + inherited.length + REPORT_NAMES.length;
-    const series: (readonly string[])[] = new Array(cap);
-    const t = new Float64Array(cap);
-    const v = new Float64Array(cap);
-    let n = 0;
+    const b = new RequestBuilder(accepted + prevCount + inherited.length + REPORT_NAMES.length, byRef);
     const prevEntries = this.prevEntries;
     let curEntries = this.spareEntries;
     if (curEntries.length < accepted) curEntries = new Int32Array(accepted + (accepted >> 2) + 16);
     let curCount = 0;
     const tracked = cache.tracked;
     const finals = cache.final;
+    const refs = cache.ref;
     if (ok) {
       const honorTs = cfg.honorTimestamps;
       for (let i = 0; i < out.count; i++) {
         const e = out.entry[i];
         const final = finals[e];
         if (!final) continue;
-        series[n] = final;
         const ts = out.t[i];
         const explicit = honorTs && !Number.isNaN(ts);
-        t[n] = explicit ? ts : appendTime;
-        v[n] = out.v[i];
-        n++;
+        b.push(final, refs[e], e, explicit ? ts : appendTime, out.v[i]);
         if (!explicit && tracked[e] !== iter) {
           tracked[e] = iter;
           curEntries[curCount++] = e;
@@ -514,39 +634,28 @@ export class ScrapeLoop {
     for (let i = 0; i < prevCount; i++) {
       const e = prevEntries[i];
       if (ok && tracked[e] === iter) continue;
-      series[n] = finals[e]!;
-      t[n] = appendTime;
-      v[n] = STALE_NAN;
-      n++;
+      const labels = finals[e];
+      if (labels) b.push(labels, refs[e], e, appendTime, STALE_NAN);
     }
     if (inherited.length > 0) {
       // Series of a replaced loop (other cache): stale unless this scrape wrote the same label set.
       const now = new Set<string>();
-      if (ok) for (let i = 0; i < curCount; i++) now.add(finals[curEntries[i]]!.join('\xff'));
+      if (ok)
+        for (let i = 0; i < curCount; i++) {
+          const labels = this.labelsOf(curEntries[i]);
+          if (labels) now.add(labels.join('\xff'));
+        }
       for (const labels of inherited) {
         if (now.has(labels.join('\xff'))) continue;
-        series[n] = labels;
-        t[n] = appendTime;
-        v[n] = STALE_NAN;
-        n++;
+        b.push(labels, NO_REF, -1, appendTime, STALE_NAN);
       }
       this.inherited = [];
     }
     // As Prometheus, post-relabelling counts every sample that passed relabelling, even when a limit failed the scrape.
     const reportValues = [err === null ? 1 : 0, duration, total, added, seriesAdded];
-    for (let i = 0; i < REPORT_NAMES.length; i++) {
-      series[n] = this.reportLabels[i];
-      t[n] = appendTime;
-      v[n] = reportValues[i];
-      n++;
-    }
-    series.length = n;
-    const req: AppendRequest = {
-      series,
-      sampleStart: oneSamplePerSeries(n),
-      t: t.subarray(0, n),
-      v: v.subarray(0, n),
-    };
+    for (let k = 0; k < REPORT_NAMES.length; k++)
+      b.push(this.reportLabels[k], this.reportRefs[k], -2 - k, appendTime, reportValues[k]);
+    const req = b.request();
     this.spareEntries = this.prevEntries;
     this.prevEntries = curEntries;
     this.prevCount = curCount;
@@ -554,6 +663,7 @@ export class ScrapeLoop {
     try {
       this.lastOutcome = await this.opts.appendable.append(req);
       const o = this.lastOutcome;
+      if (byRef) this.learnRefs(b, o);
       this.count('samplesAppended', o.appended);
       if (o.outOfOrder) this.count('outOfOrder', o.outOfOrder);
       if (o.duplicateTimestamp) this.count('duplicateTimestamp', o.duplicateTimestamp);

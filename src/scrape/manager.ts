@@ -71,7 +71,12 @@ export interface ManagerOptions {
   onScrape?: (durationSeconds: number, ok: boolean, cycleSeconds: number) => void;
   /** The host name that replaces localhost in globalUrl (default: os.hostname()). */
   hostname?: string;
+  /** --scrape.timestamp-tolerance in ms, 0 for --no-scrape.adjust-timestamps (LoopOptions). */
+  timestampToleranceMs?: number;
 }
+
+/** Prometheus 2.42's --scrape.timestamp-tolerance default. */
+export const DEFAULT_TIMESTAMP_TOLERANCE_MS = 2;
 
 function jobKey(sc: ScrapeConfig): string {
   return JSON.stringify({ ...sc, line: 0 });
@@ -182,6 +187,7 @@ class ScrapePool {
         log: this.opts.log,
         onScrape: this.opts.onScrape,
         totals: this.totals,
+        timestampToleranceMs: this.opts.timestampToleranceMs ?? DEFAULT_TIMESTAMP_TOLERANCE_MS,
       },
       handover,
     );

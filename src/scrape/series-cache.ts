@@ -13,6 +13,8 @@
  * when something changed.
  */
 
+import { NO_REF } from '../shared/ingest.js';
+
 /** A copy of a string that does not keep the (large) string it was cut from alive. */
 export function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
@@ -38,6 +40,14 @@ export function setMetadataBuilder(f: (texts: string[], om: boolean) => Map<stri
 export type FinalLabels = readonly string[] | null;
 
 const EMPTY: readonly string[] = Object.freeze([]) as readonly string[];
+
+/**
+ * The final labels of an entry that is kept and whose series ref (SeriesCache.ref) the storage resolves:
+ * the label array itself is let go, because a million of them are most of what a full GC of the main thread
+ * has to walk (`node dist/bench/run.js scrape-gc`). They are derived again from the entry's key if an
+ * appendable without refs needs them (SeriesCache.released counts these entries).
+ */
+export const BY_REF: readonly string[] = Object.freeze([]) as readonly string[];
 
 function keep(s: string): string {
   return s;
@@ -120,6 +130,13 @@ export class SeriesCache {
   raw: (readonly string[])[] = [];
   /** Entry -> final labels, filled by the scrape loop (undefined until then, null when relabelling dropped it). */
   final: (FinalLabels | undefined)[] = [];
+  /**
+   * Entry -> its series ref in the storage (AppendOutcome.refs), NO_REF until known. Typed, so a million refs
+   * are one buffer the garbage collector never walks.
+   */
+  ref = new Float64Array(64).fill(NO_REF);
+  /** The number of entries whose final labels are BY_REF. */
+  released = 0;
   /** Entry -> the iteration of the last scrape that appended it without an explicit timestamp (staleness). */
   tracked: number[] = [];
   /** Entry -> the iteration of the last parse that saw it. */
@@ -204,6 +221,12 @@ export class SeriesCache {
     this.tracked.push(-1);
     this.lastIter.push(this.iter);
     this.succ.push(-1);
+    if (e >= this.ref.length) {
+      const g = new Float64Array(this.ref.length * 2).fill(NO_REF);
+      g.set(this.ref);
+      this.ref = g;
+    }
+    this.ref[e] = NO_REF;
     this.idx.insert(e, h);
     return e;
   }
@@ -231,6 +254,16 @@ export class SeriesCache {
   /** Releases an entry's parsed label pairs once its final labels are known. */
   releaseRaw(e: number): void {
     this.raw[e] = EMPTY;
+  }
+
+  /** Records the storage's ref of a kept entry and lets its final label array go (see BY_REF). */
+  setRef(e: number, ref: number): void {
+    this.ref[e] = ref;
+    const f = this.final[e];
+    if (f && f !== BY_REF) {
+      this.final[e] = BY_REF;
+      this.released++;
+    }
   }
 
   /**
@@ -267,12 +300,17 @@ export class SeriesCache {
       this.prefixLines = [];
       this.prefixMeta = [];
       const oldHashes = this.idx.hashes;
+      const oldRef = this.ref;
+      this.ref = new Float64Array(64).fill(NO_REF);
+      this.released = 0;
       this.idx = new HashSlots(32);
       for (let e = 0; e < old.keys.length; e++) {
         if (old.lastIter[e] === iter) {
           const n = this.add(old.keys[e], old.raw[e], oldHashes[e]);
           remap[e] = n;
           this.final[n] = old.final[e];
+          if (old.final[e] === BY_REF) this.released++;
+          this.ref[n] = oldRef[e];
           this.tracked[n] = old.tracked[e];
           this.prefix[n] = old.prefix[e];
           this.prefixLines[n] = old.prefixLines[e];

@@ -86,6 +86,18 @@ export const FLAG_DEFS: readonly FlagDef[] = [
   },
   { name: 'storage.tsdb.path', kind: 'string', dflt: 'data/', help: 'Base path for metrics storage.' },
   {
+    name: 'scrape.adjust-timestamps',
+    kind: 'bool',
+    dflt: 'true',
+    help: 'Adjust scrape timestamps by up to `scrape.timestamp-tolerance` to align them to the intended schedule. See https://github.com/prometheus/prometheus/issues/7846 for more context.',
+  },
+  {
+    name: 'scrape.timestamp-tolerance',
+    kind: 'duration',
+    dflt: '2ms',
+    help: 'Timestamp tolerance. See https://github.com/prometheus/prometheus/issues/7846 for more context.',
+  },
+  {
     name: 'storage.tsdb.retention.time',
     kind: 'duration',
     help: 'How long to retain samples in storage. If neither this flag nor "storage.tsdb.retention.size" is set, the retention time defaults to 15d.',
@@ -196,6 +208,8 @@ export interface ServerFlags {
   readonly maxBlockDurationMs: number;
   readonly shards: number;
   readonly futureGraceMs: number;
+  /** --scrape.timestamp-tolerance, 0 with --no-scrape.adjust-timestamps. */
+  readonly scrapeTimestampToleranceMs: number;
   readonly remoteReadSampleLimit: number;
   readonly remoteFlushDeadlineMs: number;
   readonly lookbackDeltaMs: number;
@@ -395,6 +409,7 @@ function resolve(set: Map<string, string>): ServerFlags {
     maxBlockDurationMs,
     shards,
     futureGraceMs: dur('storage.tsdb.future-grace'),
+    scrapeTimestampToleranceMs: bool('scrape.adjust-timestamps') ? dur('scrape.timestamp-tolerance') : 0,
     remoteReadSampleLimit: int('storage.remote.read-sample-limit'),
     remoteFlushDeadlineMs: dur('storage.remote.flush-deadline'),
     lookbackDeltaMs: dur('query.lookback-delta'),

@@ -136,6 +136,7 @@ export async function startServer(flags: ServerFlags, log: Logger): Promise<Runn
   }
   const scrape = new ScrapeManager(tee, {
     log: (msg, fields) => log.warn(msg, fields),
+    timestampToleranceMs: flags.scrapeTimestampToleranceMs,
   });
   const retention = flags.retentionTimeMs > 0 ? formatPromDuration(flags.retentionTimeMs) : '';
   const sizeRetention = flags.raw['storage.tsdb.retention.size'];
