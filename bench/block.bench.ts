@@ -3,7 +3,9 @@
 // realistic data against Prometheus 2.42 (promtool tsdb create-blocks-from openmetrics) on the same samples.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
-//     [--reps 3] [--jitter 0.1] [--skip-compare] [--mix synthetic|node] [--only-compare]
+//     [--reps 3] [--jitter 0.1] [--align 2] [--skip-compare] [--mix synthetic|node] [--only-compare]
+// --jitter J --align A: a share J of scrapes start 1-4 ms late; those up to A ms late are timestamped on the
+// schedule, as both scrapers do (--scrape.timestamp-tolerance); --align 0 keeps every late timestamp.
 // --mix node: the series of a real node_exporter 1.5 scrape (../shared/fixtures/exposition), scraped every
 // 15 s with the way such values evolve (see generateNode); --only-compare: sections [1] and [1b] only.
 //   (or: node -e "import('./dist/bench/block.bench.js').then((m) => m.default(process.argv.slice(1)))" -- ...)
@@ -48,6 +50,8 @@ interface GenSeries {
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
 
 let mix = 'synthetic';
+/** --align: the scraper's timestamp tolerance in ms (see scrapeLateness). */
+let align = 2;
 
 interface ExpoSeries {
   labels: Record<string, string>;
@@ -98,7 +102,7 @@ function* generateNode(targets: number, seed: number, jitter: number, t0: number
     const instance = `host-${String(k).padStart(5, '0')}:9100`;
     const phase = Math.floor(r() * STEP);
     const t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
+    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + scrapeLateness(r, jitter);
     const out: GenSeries[] = [];
     for (const s of base) {
       const v = new Float64Array(n);
@@ -135,6 +139,17 @@ function* generateNode(targets: number, seed: number, jitter: number, t0: number
 }
 
 /**
+ * How late a scrape's timestamp is on its schedule: a fraction `jitter` of scrapes start 1-4 ms late (a real
+ * scraper's ticker on a loaded host), and the scraper timestamps those within its tolerance (`--align`, 2 ms
+ * as Prometheus 2.42's and promshard's --scrape.timestamp-tolerance; 0 for none) on the schedule.
+ */
+function scrapeLateness(r: () => number, jitter: number): number {
+  if (!(r() < jitter)) return 0;
+  const late = 1 + Math.floor(r() * 4);
+  return late <= align ? 0 : late;
+}
+
+/**
  * Realistic scrape data, 100 series per target at 15 s, shaped like node_exporter and instrumented apps:
  * 10 request counters (integer increments, idle half the time), 5 CPU-seconds counters (2-decimal float
  * increments), 10 memory gauges (4 KiB-page steps, changing in 30% of scrapes), 10 temperatures
@@ -153,7 +168,7 @@ function* generate(targets: number, seed = 1, jitter = 0.1, t0 = T0): Generator<
     const instance = `host-${String(k).padStart(5, '0')}:9100`;
     const phase = Math.floor(r() * STEP);
     const t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + (r() < jitter ? 1 + Math.floor(r() * 4) : 0);
+    for (let i = 0; i < n; i++) t[i] = t0 + phase + i * STEP + scrapeLateness(r, jitter);
     const out: GenSeries[] = [];
     const add = (obj: Record<string, string>, v: Float64Array) =>
       out.push({ labels: labelsFromObject({ ...obj, instance, job: 'bench' }), t, v });
@@ -479,13 +494,14 @@ export default async function run(args: string[]): Promise<void> {
   const compareSeries = arg(args, '--compare-series', 5_000);
   const reps = arg(args, '--reps', 3);
   const jitter = arg(args, '--jitter', 0.1);
+  align = arg(args, '--align', 2);
   const mixAt = args.indexOf('--mix');
   if (mixAt >= 0) mix = args[mixAt + 1];
   const work = mkdtempSync(join(tmpdir(), 'promshard-block-bench-'));
   try {
     console.log(`block bench: addon ops, node ${process.version}`);
     console.log(
-      `\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s, jitter ${jitter})`,
+      `\n[1] disk bytes per sample vs Prometheus 2.42 (${compareSeries} series x 2h at 15 s, jitter ${jitter}, scrape timestamps aligned within ${align} ms)`,
     );
     if (args.includes('--skip-compare')) console.log('  skipped (--skip-compare)');
     else

@@ -225,6 +225,10 @@ scrape_configs:
     console.log(
       `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}% (event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms), max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
     );
+    const mu = process.memoryUsage();
+    console.log(
+      `    main thread at the end: heap used ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB of ${(mu.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(mu.external / 2 ** 20).toFixed(0)} MiB (array buffers ${(mu.arrayBuffers / 2 ** 20).toFixed(0)} MiB), RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB`,
+    );
     if (prom && prom0 && prom1) {
       const q = async (query: string) => {
         const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(query)}`);
