@@ -33,8 +33,7 @@ export function maybeYield(): Promise<void> | undefined {
   if (worked < SLICE_MS) return undefined;
   const contended = foreground !== foregroundAtLastTurn;
   foregroundAtLastTurn = foreground;
-  const pause =
-    share >= 1 || !contended ? 0 : Math.min(MAX_PAUSE_MS, (worked * (1 - share)) / share);
+  const pause = share >= 1 || !contended ? 0 : Math.min(MAX_PAUSE_MS, (worked * (1 - share)) / share);
   return new Promise((resolve) => {
     const go = () => {
       last = performance.now();
