@@ -190,6 +190,8 @@ scrape_configs:
     await sleep(interval + 1000);
     const stepLoops = manager.loops();
     const missedBefore = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0);
+    const onScheduleBefore = stepLoops.reduce((a, l) => a + l.onSchedule, 0);
+    const scrapesBefore = stepLoops.reduce((a, l) => a + l.stats.scrapes, 0);
     const appendedBefore = stepLoops.reduce((a, l) => a + l.stats.samplesAppended, 0);
     recording = true;
     const cpu0 = process.cpuUsage();
@@ -211,6 +213,8 @@ scrape_configs:
     const prom1 = prom?.pid ? procStats(prom.pid) : null;
     samples = stepLoops.reduce((a, l) => a + l.stats.samplesAppended, 0) - appendedBefore;
     const missed = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0) - missedBefore;
+    const onSchedule = stepLoops.reduce((a, l) => a + l.onSchedule, 0) - onScheduleBefore;
+    const scrapesDone = stepLoops.reduce((a, l) => a + l.stats.scrapes, 0) - scrapesBefore;
     const failed = stepLoops.filter((l) => l.health !== 'up').length;
     durations.sort((a, b) => a - b);
     cycles.sort((a, b) => a - b);
@@ -224,6 +228,9 @@ scrape_configs:
     );
     console.log(
       `    CPU ${cpuS.toFixed(1)} s over ${wall.toFixed(0)} s = ${(cpuS / (samples / 1e6)).toFixed(2)} CPU-s per million samples (process incl. shard threads), main-thread ELU ${(elu.utilization * 100).toFixed(1)}% (event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms), max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
+    );
+    console.log(
+      `    scrape timestamps on the schedule (within --scrape.timestamp-tolerance 2 ms): ${onSchedule} of ${scrapesDone} (${((onSchedule / Math.max(1, scrapesDone)) * 100).toFixed(2)}%)`,
     );
     const mu = process.memoryUsage();
     console.log(

@@ -168,6 +168,8 @@ export class ScrapeLoop {
   /** Counters for the server's own /metrics. */
   readonly stats: ScrapeStats = newScrapeStats();
   lastOutcome: AppendOutcome | null = null;
+  /** Scrapes timestamped on the loop's schedule (see alignedTime), for benches. */
+  onSchedule = 0;
 
   readonly target: Target;
   cache: SeriesCache;
@@ -178,6 +180,8 @@ export class ScrapeLoop {
   private readonly reportRefs = new Float64Array(REPORT_NAMES.length).fill(NO_REF);
   /** The schedule that timestamps are aligned to (Prometheus' alignedScrapeTime); 0 before the first scrape. */
   private alignedAt = 0;
+  /** The time the timer of the running scrape was set for (0: a scrape run by hand). */
+  private scheduledAt = 0;
   private lastAppendTime = 0;
   /** Cache entries appended (without explicit timestamps) by the last successful scrape. */
   private prevEntries = new Int32Array(64);
@@ -242,6 +246,7 @@ export class ScrapeLoop {
     this.timer = setTimeout(() => {
       this.timer = null;
       const at = this.nextAt;
+      this.scheduledAt = at;
       this.inflight = this.scrapeAndReport().finally(() => {
         this.inflight = null;
       });
@@ -528,9 +533,11 @@ export class ScrapeLoop {
     const iv = this.target.interval;
     let t = start;
     if (tol > 0 && iv > 100 * tol) {
-      if (this.alignedAt === 0) this.alignedAt = start;
+      // The loop's own schedule (phase + k intervals) is the intended one; by hand, the first scrape's start.
+      if (this.alignedAt === 0) this.alignedAt = this.scheduledAt > 0 ? this.scheduledAt : start;
       while (start - this.alignedAt >= iv) this.alignedAt += iv;
       if (start - this.alignedAt <= tol && this.alignedAt > this.lastAppendTime) t = this.alignedAt;
+      if (t === this.alignedAt) this.onSchedule++;
     }
     this.lastAppendTime = t;
     return t;
