@@ -3,6 +3,7 @@
  * shard's head and WAL; every request is answered, a bad one with an error, and the shard keeps working.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { ShardCounters } from '../src/shared/counters.js';
 import type { Matcher } from '../src/shared/matchers.js';
@@ -91,6 +92,9 @@ const eluTimer = setInterval(() => {
   const elu = performance.eventLoopUtilization();
   counters.set(me, 'eluActiveMicros', elu.active * 1000);
   counters.set(me, 'eluIdleMicros', elu.idle * 1000);
+  const h = getHeapStatistics();
+  counters.set(me, 'heapUsedBytes', h.used_heap_size);
+  counters.set(me, 'heapTotalBytes', h.total_heap_size);
 }, 1000);
 eluTimer.unref();
 

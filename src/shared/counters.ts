@@ -41,6 +41,9 @@ export const COUNTER_FIELDS = [
   'compactions',
   /** The worker's threadId, so a profiler attached by the inspector can name the shard. */
   'threadId',
+  /** The shard isolate's V8 heap (used and reserved), written with the ELU: resident memory is a target figure. */
+  'heapUsedBytes',
+  'heapTotalBytes',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
