@@ -101,7 +101,12 @@ export default async function run(args: string[]): Promise<void> {
   const children: ChildProcess[] = [];
   let engine: { close(): Promise<void> } | null = null;
   let shardFigures:
-    | (() => { heapUsedBytes: number; heapTotalBytes: number; headChunkBytes: number }[])
+    | (() => {
+        heapUsedBytes: number;
+        heapTotalBytes: number;
+        externalBytes: number;
+        headChunkBytes: number;
+      }[])
     | null = null;
   try {
     const sim = spawn(
@@ -251,7 +256,7 @@ scrape_configs:
         `    shards at the end: ${shardFigures()
           .map(
             (f) =>
-              `heap used ${mib(f.heapUsedBytes)} of ${mib(f.heapTotalBytes)} MiB, head chunks ${mib(f.headChunkBytes)} MiB`,
+              `heap used ${mib(f.heapUsedBytes)} of ${mib(f.heapTotalBytes)} MiB, external ${mib(f.externalBytes)} MiB, head chunks ${mib(f.headChunkBytes)} MiB`,
           )
           .join('; ')}`,
       );

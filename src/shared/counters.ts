@@ -44,6 +44,8 @@ export const COUNTER_FIELDS = [
   /** The shard isolate's V8 heap (used and reserved), written with the ELU: resident memory is a target figure. */
   'heapUsedBytes',
   'heapTotalBytes',
+  /** Memory outside that heap that V8 knows of (array buffers and addon-reported), written with the heap. */
+  'externalBytes',
 ] as const;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
