@@ -200,7 +200,9 @@ function parseSlice(
   // The label pairs of the last series this slice parsed (see parseLabelBlock's `prev`).
   let prevRaw: readonly string[] = NO_RAW;
   const len = body.length;
-  const { succ, lastIter, prefix, prefixLines, prefixMeta } = cache;
+  // add() may grow the cache's integer columns: read again after each new entry.
+  let { succ, lastIter, prefixLines, prefixMeta } = cache;
+  const prefix = cache.prefix;
   let pos = st.pos;
   let line = st.line;
   let guess = st.guess;
@@ -323,6 +325,7 @@ function parseSlice(
         }
         prevRaw = raw;
         e = cache.add(own(body.substring(i, ke)), raw, h);
+        ({ succ, lastIter, prefixLines, prefixMeta } = cache);
         out.newEntries.push(e);
       }
       const sc = body.charCodeAt(ke);

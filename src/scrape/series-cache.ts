@@ -20,6 +20,12 @@ export function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
+function growI32(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
+  const g = new Int32Array(cap);
+  g.set(a);
+  return g;
+}
+
 export interface MetricMetadata {
   /** counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown (text `untyped`). */
   type: string;
@@ -137,18 +143,21 @@ export class SeriesCache {
   ref = new Float64Array(64).fill(NO_REF);
   /** The number of entries whose final labels are BY_REF. */
   released = 0;
+  // The integer columns below are typed (as `ref`): at a million entries, number[] columns cost twice the
+  // bytes plus their growth slack inside the heap. add() grows them together, so a caller holding one across
+  // an add() must read it again.
   /** Entry -> the iteration of the last scrape that appended it without an explicit timestamp (staleness). */
-  tracked: number[] = [];
+  tracked = new Int32Array(64);
   /** Entry -> the iteration of the last parse that saw it. */
-  lastIter: number[] = [];
+  lastIter = new Int32Array(64);
   /** Entry -> the entry that followed it in the last parse, -1 if none. */
-  succ: number[] = [];
+  succ = new Int32Array(64);
   /** Entry -> the body text from the end of the previous sample line through this entry's series text. */
   prefix: string[] = [];
   /** Entry -> the number of lines in its prefix before its own line. */
-  prefixLines: number[] = [];
+  prefixLines = new Int32Array(64);
   /** Entry -> the number of HELP/TYPE/UNIT lines in its prefix. */
-  prefixMeta: number[] = [];
+  prefixMeta = new Int32Array(64);
   /** The comment lines after the last sample line of the last parse, when they hold HELP/TYPE/UNIT lines. */
   tail = '';
   /** The iteration of the last parse that read its whole body, and its format. */
@@ -214,21 +223,28 @@ export class SeriesCache {
     const e = this.keys.length;
     this.keys.push(key);
     this.prefix.push(key);
-    this.prefixLines.push(0);
-    this.prefixMeta.push(0);
     this.raw.push(raw);
     this.final.push(undefined);
-    this.tracked.push(-1);
-    this.lastIter.push(this.iter);
-    this.succ.push(-1);
-    if (e >= this.ref.length) {
-      const g = new Float64Array(this.ref.length * 2).fill(NO_REF);
-      g.set(this.ref);
-      this.ref = g;
-    }
+    if (e >= this.ref.length) this.grow(this.ref.length * 2);
+    this.prefixLines[e] = 0;
+    this.prefixMeta[e] = 0;
+    this.tracked[e] = -1;
+    this.lastIter[e] = this.iter;
+    this.succ[e] = -1;
     this.ref[e] = NO_REF;
     this.idx.insert(e, h);
     return e;
+  }
+
+  private grow(cap: number): void {
+    const g = new Float64Array(cap).fill(NO_REF);
+    g.set(this.ref);
+    this.ref = g;
+    this.tracked = growI32(this.tracked, cap);
+    this.lastIter = growI32(this.lastIter, cap);
+    this.succ = growI32(this.succ, cap);
+    this.prefixLines = growI32(this.prefixLines, cap);
+    this.prefixMeta = growI32(this.prefixMeta, cap);
   }
 
   /** Metric names, label names and short values, shared by all series of the target. */
@@ -293,15 +309,15 @@ export class SeriesCache {
       this.keys = [];
       this.raw = [];
       this.final = [];
-      this.tracked = [];
-      this.lastIter = [];
-      this.succ = [];
       this.prefix = [];
-      this.prefixLines = [];
-      this.prefixMeta = [];
       const oldHashes = this.idx.hashes;
       const oldRef = this.ref;
       this.ref = new Float64Array(64).fill(NO_REF);
+      this.tracked = new Int32Array(64);
+      this.lastIter = new Int32Array(64);
+      this.succ = new Int32Array(64);
+      this.prefixLines = new Int32Array(64);
+      this.prefixMeta = new Int32Array(64);
       this.released = 0;
       this.idx = new HashSlots(32);
       for (let e = 0; e < old.keys.length; e++) {
