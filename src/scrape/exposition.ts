@@ -15,6 +15,7 @@ import {
   parseFloatSpan,
   parseIntSpan,
   parseLabelBlock,
+  parseLabelBlockOnePass,
   SP,
   scanLabelBlock,
   scanMetricName,
@@ -154,6 +155,8 @@ function internalError(err: unknown): ParseError {
 /** Where a parse stands between slices. */
 interface ParseState {
   iter: number;
+  /** The cache was empty when the parse began: every series is new, so labels are parsed in one pass. */
+  cold: boolean;
   own: (s: string) => string;
   pos: number;
   line: number;
@@ -170,6 +173,7 @@ function beginParse(out: ParsedSamples, cache: SeriesCache): ParseState {
   out.reset();
   return {
     iter: ++cache.iter,
+    cold: cache.size === 0,
     // Strings cut from the body keep the whole body alive. On the first parse nearly all of the body ends up
     // in the cache anyway, so keeping that one body costs no more than copies and saves the copying; later
     // parses copy what they keep so that a changed series does not pin a whole new body.
@@ -196,6 +200,7 @@ function parseSlice(
   stopAt: number,
 ): ParseError | null {
   const iter = st.iter;
+  const cold = st.cold;
   const own = st.own;
   // The label pairs of the last series this slice parsed (see parseLabelBlock's `prev`).
   let prevRaw: readonly string[] = NO_RAW;
@@ -302,7 +307,23 @@ function parseSlice(
       let ke = ne;
       let lb = ne;
       if (!om) lb = skipWs(body, ne, len);
-      if (body.charCodeAt(lb) === LBRACE) {
+      let raw: string[] | null = null;
+      let mname = '';
+      if (cold) {
+        // A first scrape: a lookup would miss for all but a repeated line, so parse the labels while
+        // scanning the block instead of scanning it for the lookup and walking it again to parse it.
+        const pn = prevRaw.length > 1 ? prevRaw[1] : '';
+        mname =
+          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.internSpan(body, i, ne, nameHash, own);
+        raw = ['__name__', mname];
+        if (body.charCodeAt(lb) === LBRACE) {
+          ke = parseLabelBlockOnePass(body, lb, len, h, raw, !om, own, cache, prevRaw);
+          // Not well-formed: the two-pass path below finds and reports the error.
+          if (ke < 0) raw = null;
+          else h = spanHash;
+        }
+      }
+      if (raw === null && body.charCodeAt(lb) === LBRACE) {
         ke = scanLabelBlock(body, lb, len, h);
         if (ke < 0) return new ParseError(line, `unterminated label set in ${quoteSnippet(body, i, len)}`);
         h = spanHash;
@@ -312,14 +333,18 @@ function parseSlice(
       if (hit >= 0) e = hit;
       else {
         fresh = true;
-        // The previous new series usually has the same name (a family's series come together).
-        const pn = prevRaw.length > 1 ? prevRaw[1] : '';
-        const mname =
-          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.internSpan(body, i, ne, nameHash, own);
-        const raw: string[] = ['__name__', mname];
-        if (ke !== ne) {
-          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache, prevRaw);
-          if (err !== null) return new ParseError(line, err);
+        if (raw === null) {
+          // The previous new series usually has the same name (a family's series come together).
+          const pn = prevRaw.length > 1 ? prevRaw[1] : '';
+          mname =
+            pn.length === ne - i && body.startsWith(pn, i)
+              ? pn
+              : cache.internSpan(body, i, ne, nameHash, own);
+          raw = ['__name__', mname];
+          if (ke !== ne) {
+            const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache, prevRaw);
+            if (err !== null) return new ParseError(line, err);
+          }
         }
         prevRaw = raw;
         e = cache.add(own(body.substring(i, ke)), raw, h);
