@@ -448,3 +448,29 @@ describe('one-pass label block parse (cold scrapes)', () => {
     }
   });
 });
+
+describe('a new cache sized from the body (SeriesCache.reserve)', () => {
+  it('grows past the guess when lines are shorter than it assumes, and finds every series again', () => {
+    const n = 5000;
+    const lines: string[] = [];
+    for (let k = 0; k < n; k++) lines.push(`m${k % 7}{i="${k}"} ${k}`);
+    const cache = new SeriesCache();
+    const out = new ParsedSamples();
+    expect(parseText(`${lines.join('\n')}\n`, out, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    expect(cache.ref.length).toBeGreaterThanOrEqual(n);
+    // Another order defeats the prediction: every line goes through the key index.
+    lines.reverse();
+    const out2 = new ParsedSamples();
+    expect(parseText(`${lines.join('\n')}\n`, out2, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    expect(out2.newEntries.length).toBe(0);
+    const r = rows(out2, cache);
+    for (let k = 0; k < n; k++)
+      expect(r[k]).toEqual({
+        labels: { __name__: `m${(n - 1 - k) % 7}`, i: `${n - 1 - k}` },
+        v: n - 1 - k,
+        t: Number.NaN,
+      });
+  });
+});

@@ -117,7 +117,7 @@ export function parseExposition(
   cache: SeriesCache,
 ): ParseError | null {
   try {
-    return parseSlice(beginParse(out, cache), body, om, out, cache, Number.POSITIVE_INFINITY);
+    return parseSlice(beginParse(body, out, cache), body, om, out, cache, Number.POSITIVE_INFINITY);
   } catch (err) {
     return internalError(err);
   }
@@ -134,7 +134,7 @@ export async function parseExpositionAsync(
   cache: SeriesCache,
   sliceChars = 1 << 20,
 ): Promise<ParseError | null> {
-  const st = beginParse(out, cache);
+  const st = beginParse(body, out, cache);
   for (;;) {
     let err: ParseError | null;
     try {
@@ -169,8 +169,16 @@ interface ParseState {
   done: boolean;
 }
 
-function beginParse(out: ParsedSamples, cache: SeriesCache): ParseState {
+/**
+ * Characters per sample line assumed to size a target's new cache (SeriesCache.reserve). node_exporter 1.5
+ * has 113 (its HELP/TYPE lines included); a lower guess over-sizes the cache's typed arrays (12 bytes per
+ * series) rather than letting the first parse grow them several times.
+ */
+const CHARS_PER_SERIES_GUESS = 64;
+
+function beginParse(body: string, out: ParsedSamples, cache: SeriesCache): ParseState {
   out.reset();
+  if (cache.size === 0) cache.reserve(Math.min(body.length / CHARS_PER_SERIES_GUESS, 1 << 16));
   return {
     iter: ++cache.iter,
     cold: cache.size === 0,
