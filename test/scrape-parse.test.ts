@@ -3,7 +3,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ParsedSamples, ParseError, parseExpositionAsync } from '../src/scrape/exposition.js';
-import { GO_NAN, parseFloatSpan } from '../src/scrape/lexer.js';
+import {
+  GO_NAN,
+  parseFloatSpan,
+  parseLabelBlock,
+  parseLabelBlockOnePass,
+  type StringPool,
+  scanLabelBlock,
+  spanHash,
+} from '../src/scrape/lexer.js';
 import { parseOpenMetrics } from '../src/scrape/parse-openmetrics.js';
 import { parseText } from '../src/scrape/parse-text.js';
 import { SeriesCache } from '../src/scrape/series-cache.js';
@@ -351,5 +359,118 @@ describe('malformed input', () => {
       const e2 = parseOpenMetrics(s, out, cache);
       for (const e of [e1, e2]) if (e !== null) expect(e).toBeInstanceOf(ParseError);
     }
+  });
+});
+
+describe('one-pass label block parse (cold scrapes)', () => {
+  // A small deterministic generator, so a failure reproduces.
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const chars = ['a', '_', '1', '=', '"', ',', '{', '}', ' ', '\t', '\\', '\n', 'n', 'é'];
+  const values = ['v', '\\"', '\\\\', '\\n', '}', '{', ',', ' ', 'a value longer than 13', 'é', '\\x'];
+  const blank = (): string => (rnd(4) === 0 ? [' ', '\t', '  '][rnd(3)] : '');
+  function block(): string {
+    let s = '{';
+    if (rnd(3) === 0) {
+      for (let j = rnd(8); j > 0; j--) s += chars[rnd(chars.length)];
+      return rnd(2) ? `${s}}` : s;
+    }
+    const n = rnd(4);
+    for (let j = 0; j < n; j++) {
+      s += `${blank()}${['a', 'name', '_x1', 'le'][rnd(4)]}${blank()}=${blank()}"`;
+      for (let q = rnd(6); q > 0; q--) s += values[rnd(values.length)];
+      s += `"${blank()}`;
+      if (j < n - 1 || rnd(4) === 0) s += ',';
+    }
+    s += `${blank()}}`;
+    if (rnd(5) === 0) {
+      const p = rnd(s.length);
+      s = s.slice(0, p) + chars[rnd(chars.length)] + s.slice(p + rnd(2));
+    }
+    return s;
+  }
+  const pool: StringPool = { intern: (x) => x, internSpan: (b, s, e, _h, own) => own(b.substring(s, e)) };
+
+  it('accepts exactly what scanLabelBlock + parseLabelBlock accept, with the same end, hash and pairs', () => {
+    let accepted = 0;
+    for (let k = 0; k < 40000; k++) {
+      const pre = rnd(3) ? '' : 'xx';
+      const body = `${pre}${block()}${rnd(2) ? ' 1\n' : ''}`;
+      const lenient = rnd(2) === 0;
+      const prev = rnd(2) ? [] : ['__name__', 'm', 'a', 'v', 'name', 'a value longer than 13'];
+      const h0 = rnd(1 << 30);
+      const ke = scanLabelBlock(body, pre.length, body.length, h0);
+      const h1 = spanHash;
+      const two = ['__name__', 'm'];
+      const err =
+        ke < 0 ? 'unterminated' : parseLabelBlock(body, pre.length, ke, two, lenient, (x) => x, pool, prev);
+      const one = ['__name__', 'm'];
+      const ke1 = parseLabelBlockOnePass(
+        body,
+        pre.length,
+        body.length,
+        h0,
+        one,
+        lenient,
+        (x) => x,
+        pool,
+        prev,
+      );
+      if (err === null) {
+        accepted++;
+        expect({ body, ke: ke1, h: spanHash, one }).toEqual({ body, ke, h: h1, one: two });
+      } else expect({ body, ke: ke1 }).toEqual({ body, ke: -1 });
+    }
+    expect(accepted).toBeGreaterThan(10000);
+  });
+
+  it('gives a cold parse the same series and errors as a parse with a non-empty cache', () => {
+    for (let k = 0; k < 3000; k++) {
+      let body = '';
+      for (let j = rnd(4); j >= 0; j--) body += `m${rnd(3)}${rnd(4) ? block() : ''} ${rnd(9)}\n`;
+      for (const om of [false, true]) {
+        const text = om ? `${body}# EOF\n` : body;
+        const parse = om ? parseOpenMetrics : parseText;
+        const coldOut = new ParsedSamples();
+        const cold = new SeriesCache();
+        const e1 = parse(text, coldOut, cold);
+        // A cache with an unrelated entry takes the two-pass path for every line.
+        const warmOut = new ParsedSamples();
+        const warm = new SeriesCache();
+        parse(om ? 'other 1\n# EOF\n' : 'other 1\n', warmOut, warm);
+        const e2 = parse(text, warmOut, warm);
+        expect({ text, err: e1?.message }).toEqual({ text, err: e2?.message });
+        expect(rows(coldOut, cold)).toEqual(rows(warmOut, warm));
+      }
+    }
+  });
+});
+
+describe('a new cache sized from the body (SeriesCache.reserve)', () => {
+  it('grows past the guess when lines are shorter than it assumes, and finds every series again', () => {
+    const n = 5000;
+    const lines: string[] = [];
+    for (let k = 0; k < n; k++) lines.push(`m${k % 7}{i="${k}"} ${k}`);
+    const cache = new SeriesCache();
+    const out = new ParsedSamples();
+    expect(parseText(`${lines.join('\n')}\n`, out, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    expect(cache.ref.length).toBeGreaterThanOrEqual(n);
+    // Another order defeats the prediction: every line goes through the key index.
+    lines.reverse();
+    const out2 = new ParsedSamples();
+    expect(parseText(`${lines.join('\n')}\n`, out2, cache)).toBeNull();
+    expect(cache.size).toBe(n);
+    expect(out2.newEntries.length).toBe(0);
+    const r = rows(out2, cache);
+    for (let k = 0; k < n; k++)
+      expect(r[k]).toEqual({
+        labels: { __name__: `m${(n - 1 - k) % 7}`, i: `${n - 1 - k}` },
+        v: n - 1 - k,
+        t: Number.NaN,
+      });
   });
 });

@@ -15,6 +15,7 @@ import {
   parseFloatSpan,
   parseIntSpan,
   parseLabelBlock,
+  parseLabelBlockOnePass,
   SP,
   scanLabelBlock,
   scanMetricName,
@@ -116,7 +117,7 @@ export function parseExposition(
   cache: SeriesCache,
 ): ParseError | null {
   try {
-    return parseSlice(beginParse(out, cache), body, om, out, cache, Number.POSITIVE_INFINITY);
+    return parseSlice(beginParse(body, out, cache), body, om, out, cache, Number.POSITIVE_INFINITY);
   } catch (err) {
     return internalError(err);
   }
@@ -133,7 +134,7 @@ export async function parseExpositionAsync(
   cache: SeriesCache,
   sliceChars = 1 << 20,
 ): Promise<ParseError | null> {
-  const st = beginParse(out, cache);
+  const st = beginParse(body, out, cache);
   for (;;) {
     let err: ParseError | null;
     try {
@@ -154,6 +155,8 @@ function internalError(err: unknown): ParseError {
 /** Where a parse stands between slices. */
 interface ParseState {
   iter: number;
+  /** The cache was empty when the parse began: every series is new, so labels are parsed in one pass. */
+  cold: boolean;
   own: (s: string) => string;
   pos: number;
   line: number;
@@ -166,10 +169,19 @@ interface ParseState {
   done: boolean;
 }
 
-function beginParse(out: ParsedSamples, cache: SeriesCache): ParseState {
+/**
+ * Characters per sample line assumed to size a target's new cache (SeriesCache.reserve). node_exporter 1.5
+ * has 113 (its HELP/TYPE lines included); a lower guess over-sizes the cache's typed arrays (12 bytes per
+ * series) rather than letting the first parse grow them several times.
+ */
+const CHARS_PER_SERIES_GUESS = 64;
+
+function beginParse(body: string, out: ParsedSamples, cache: SeriesCache): ParseState {
   out.reset();
+  if (cache.size === 0) cache.reserve(Math.min(body.length / CHARS_PER_SERIES_GUESS, 1 << 16));
   return {
     iter: ++cache.iter,
+    cold: cache.size === 0,
     // Strings cut from the body keep the whole body alive. On the first parse nearly all of the body ends up
     // in the cache anyway, so keeping that one body costs no more than copies and saves the copying; later
     // parses copy what they keep so that a changed series does not pin a whole new body.
@@ -196,6 +208,7 @@ function parseSlice(
   stopAt: number,
 ): ParseError | null {
   const iter = st.iter;
+  const cold = st.cold;
   const own = st.own;
   // The label pairs of the last series this slice parsed (see parseLabelBlock's `prev`).
   let prevRaw: readonly string[] = NO_RAW;
@@ -304,7 +317,23 @@ function parseSlice(
       let ke = ne;
       let lb = ne;
       if (!om) lb = skipWs(body, ne, len);
-      if (body.charCodeAt(lb) === LBRACE) {
+      let raw: string[] | null = null;
+      let mname = '';
+      if (cold) {
+        // A first scrape: a lookup would miss for all but a repeated line, so parse the labels while
+        // scanning the block instead of scanning it for the lookup and walking it again to parse it.
+        const pn = prevRaw.length > 1 ? prevRaw[1] : '';
+        mname =
+          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.internSpan(body, i, ne, nameHash, own);
+        raw = ['__name__', mname];
+        if (body.charCodeAt(lb) === LBRACE) {
+          ke = parseLabelBlockOnePass(body, lb, len, h, raw, !om, own, cache, prevRaw);
+          // Not well-formed: the two-pass path below finds and reports the error.
+          if (ke < 0) raw = null;
+          else h = spanHash;
+        }
+      }
+      if (raw === null && body.charCodeAt(lb) === LBRACE) {
         ke = scanLabelBlock(body, lb, len, h);
         if (ke < 0) return new ParseError(line, `unterminated label set in ${quoteSnippet(body, i, len)}`);
         h = spanHash;
@@ -314,14 +343,18 @@ function parseSlice(
       if (hit >= 0) e = hit;
       else {
         fresh = true;
-        // The previous new series usually has the same name (a family's series come together).
-        const pn = prevRaw.length > 1 ? prevRaw[1] : '';
-        const mname =
-          pn.length === ne - i && body.startsWith(pn, i) ? pn : cache.internSpan(body, i, ne, nameHash, own);
-        const raw: string[] = ['__name__', mname];
-        if (ke !== ne) {
-          const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache, prevRaw);
-          if (err !== null) return new ParseError(line, err);
+        if (raw === null) {
+          // The previous new series usually has the same name (a family's series come together).
+          const pn = prevRaw.length > 1 ? prevRaw[1] : '';
+          mname =
+            pn.length === ne - i && body.startsWith(pn, i)
+              ? pn
+              : cache.internSpan(body, i, ne, nameHash, own);
+          raw = ['__name__', mname];
+          if (ke !== ne) {
+            const err = parseLabelBlock(body, lb, ke, raw, !om, own, cache, prevRaw);
+            if (err !== null) return new ParseError(line, err);
+          }
         }
         prevRaw = raw;
         e = cache.add(own(body.substring(i, ke)), raw, h);

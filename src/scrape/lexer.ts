@@ -385,3 +385,117 @@ export function parseLabelBlock(
     if (!lenient && i >= close) return 'expected a label name after ","';
   }
 }
+
+/**
+ * scanLabelBlock and parseLabelBlock in one pass over a label block starting with `{` at s, for a series that
+ * is probably not in the cache yet (a target's first scrape): every character is read once instead of twice
+ * (~5% of a cold parse). On a well-formed block it fills `out` exactly as parseLabelBlock would, leaves the
+ * same hash as scanLabelBlock(body, s, end, seed) in spanHash and returns the same end (just past `}`).
+ * It returns -1 on anything else, without describing the problem: the caller then runs the two-pass path,
+ * which reports the error with its usual text and precedence. So it only needs to be no more lenient than
+ * that path, never to reproduce its messages.
+ */
+export function parseLabelBlockOnePass(
+  body: string,
+  s: number,
+  end: number,
+  seed: number,
+  out: string[],
+  lenient: boolean,
+  own: (s: string) => string,
+  strings: StringPool,
+  prev: readonly string[],
+): number {
+  // h hashes as scanLabelBlock: every code unit from `{` through `}`, except one right after a backslash
+  // inside quotes (which scanLabelBlock steps over unread).
+  let h = Math.imul(seed ^ LBRACE, 0x01000193);
+  let i = s + 1;
+  let c = 0;
+  for (;;) {
+    // Blanks, then `}` (the end) or a label name.
+    c = i < end ? body.charCodeAt(i) : NL;
+    if (lenient) {
+      while (c === SP || c === TAB) {
+        h = Math.imul(h ^ c, 0x01000193);
+        c = ++i < end ? body.charCodeAt(i) : NL;
+      }
+    }
+    if (c === RBRACE) break;
+    if (c >= 128 || (CLASS[c] & 1) === 0) return -1;
+    const ns = i;
+    let nh = Math.imul((0x811c9dc5 | 0) ^ c, 0x01000193);
+    h = Math.imul(h ^ c, 0x01000193);
+    c = ++i < end ? body.charCodeAt(i) : NL;
+    while (c < 128 && (CLASS[c] & 2) !== 0) {
+      nh = Math.imul(nh ^ c, 0x01000193);
+      h = Math.imul(h ^ c, 0x01000193);
+      c = ++i < end ? body.charCodeAt(i) : NL;
+    }
+    const k = out.length;
+    const pn = k < prev.length ? prev[k] : '';
+    const name =
+      pn.length === i - ns && body.startsWith(pn, ns) ? pn : strings.internSpan(body, ns, i, nh, own);
+    if (lenient) {
+      while (c === SP || c === TAB) {
+        h = Math.imul(h ^ c, 0x01000193);
+        c = ++i < end ? body.charCodeAt(i) : NL;
+      }
+    }
+    if (c !== EQ) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+    c = ++i < end ? body.charCodeAt(i) : NL;
+    if (lenient) {
+      while (c === SP || c === TAB) {
+        h = Math.imul(h ^ c, 0x01000193);
+        c = ++i < end ? body.charCodeAt(i) : NL;
+      }
+    }
+    if (c !== QUOTE) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+    const vs = ++i;
+    let escaped = false;
+    let vh = 0x811c9dc5 | 0;
+    for (;;) {
+      if (i >= end) return -1;
+      c = body.charCodeAt(i);
+      // A newline ends the line (scanLabelBlock: unterminated), unless escaped, which it steps over.
+      if (c === NL) return -1;
+      h = Math.imul(h ^ c, 0x01000193);
+      if (c === BACKSLASH) {
+        escaped = true;
+        i += 2;
+      } else if (c === QUOTE) break;
+      else {
+        vh = Math.imul(vh ^ c, 0x01000193);
+        i++;
+      }
+    }
+    // body[i] is the closing quote.
+    const pv = k + 1 < prev.length ? prev[k + 1] : '';
+    if (!escaped && pv.length === i - vs && body.startsWith(pv, vs)) out.push(name, pv);
+    else {
+      let value: string;
+      if (escaped) {
+        value = unescapeLabelValue(body, vs, i);
+        value = value.length < 13 ? strings.intern(value) : own(value);
+      } else value = i - vs < 13 ? strings.internSpan(body, vs, i, vh, own) : own(body.substring(vs, i));
+      out.push(name, value);
+    }
+    c = ++i < end ? body.charCodeAt(i) : NL;
+    if (lenient) {
+      while (c === SP || c === TAB) {
+        h = Math.imul(h ^ c, 0x01000193);
+        c = ++i < end ? body.charCodeAt(i) : NL;
+      }
+    }
+    if (c === RBRACE) break;
+    if (c !== COMMA) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+    i++;
+    // OpenMetrics (2.42) refuses a comma before `}`; the text format allows it (checked at the loop top).
+    if (!lenient && i < end && body.charCodeAt(i) === RBRACE) return -1;
+  }
+  // c is the closing `}` at i.
+  spanHash = Math.imul(h ^ c, 0x01000193);
+  return i + 1;
+}

@@ -68,9 +68,12 @@ class HashSlots {
   hashes: Int32Array;
   slots: Int32Array;
 
-  constructor(entries: number) {
-    this.hashes = new Int32Array(entries);
-    this.slots = new Int32Array(entries * 2);
+  /** `entries` a power of two; given `buf`, the arrays are views at byteOffset (entries * 12 bytes). */
+  constructor(entries: number, buf?: ArrayBuffer, byteOffset = 0) {
+    this.hashes = buf ? new Int32Array(buf, byteOffset, entries) : new Int32Array(entries);
+    this.slots = buf
+      ? new Int32Array(buf, byteOffset + entries * 4, entries * 2)
+      : new Int32Array(entries * 2);
   }
 
   /** Indexes entry `en` (the next one) under hash h. */
@@ -97,13 +100,27 @@ class HashSlots {
   }
 }
 
+/**
+ * The initial entries of a new cache's tables: their typed arrays stay at most 64 bytes, which V8 keeps on the
+ * JS heap. A larger typed array gets its own off-heap ArrayBuffer, and each costs 2-9 us to allocate (and
+ * later to free) on this machine, ~75 ns on the heap; a new cache used to allocate five of them plus five
+ * more while its first parse grew them, ~10% of a cold parse of node_exporter. A first parse sizes them all
+ * at once from the body (SeriesCache.reserve).
+ */
+const SMALL = 8;
+
 /** A set of strings by FNV-1a hash (lexer.spanHash), looked up by comparing a span of a body in place. */
 class StringTable {
   private strs: string[] = [];
-  private idx = new HashSlots(256);
+  private idx = new HashSlots(SMALL);
 
   get size(): number {
     return this.strs.length;
+  }
+
+  /** Replaces the (empty) index by a larger one (see SeriesCache.reserve). */
+  setIndex(idx: HashSlots): void {
+    if (this.strs.length === 0) this.idx = idx;
   }
 
   find(body: string, s: number, e: number, h: number): string | null {
@@ -140,7 +157,7 @@ export class SeriesCache {
    * Entry -> its series ref in the storage (AppendOutcome.refs), NO_REF until known. Typed, so a million refs
    * are one buffer the garbage collector never walks.
    */
-  ref = new Float64Array(64).fill(NO_REF);
+  ref = new Float64Array(SMALL).fill(NO_REF);
   /** The number of entries whose final labels are BY_REF. */
   released = 0;
   // The integer columns below are typed (as `ref`): at a million entries, number[] columns cost twice the
@@ -169,7 +186,7 @@ export class SeriesCache {
    * in the body. Unlike a Map<string, number> it needs no cut string or re-hash per lookup, and its bulk
    * (12 bytes per series) is outside the JS object graph the garbage collector walks.
    */
-  private idx = new HashSlots(512);
+  private idx = new HashSlots(SMALL);
   /** The first entry of the last parse. */
   first = -1;
   /** Incremented at the start of every parse. */
@@ -216,6 +233,23 @@ export class SeriesCache {
         if (k.length === n && body.startsWith(k, s)) return en;
       }
     }
+  }
+
+  /**
+   * Sizes an empty cache for about `series` series (and as many shared strings: node_exporter has 428 for
+   * 507 series) with one ArrayBuffer for the key index, the string index and the refs (32 bytes per series),
+   * instead of an allocation per array and per doubling (see SMALL). A table that outgrows it grows on its
+   * own as before. Does nothing once the cache holds entries or strings.
+   */
+  reserve(series: number): void {
+    if (this.keys.length !== 0 || this.strings.size !== 0) return;
+    let n = SMALL;
+    while (n < series) n *= 2;
+    if (n <= this.idx.hashes.length) return;
+    const buf = new ArrayBuffer(n * 32);
+    this.ref = new Float64Array(buf, 0, n).fill(NO_REF);
+    this.idx = new HashSlots(n, buf, n * 8);
+    this.strings.setIndex(new HashSlots(n, buf, n * 20));
   }
 
   /** A new entry for the key `key` of hash `h` (lexer.spanHash of its span). */
