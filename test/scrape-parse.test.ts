@@ -473,4 +473,20 @@ describe('a new cache sized from the body (SeriesCache.reserve)', () => {
         t: Number.NaN,
       });
   });
+
+  it('keeps every entry column as long as the refs, reserved or grown', () => {
+    for (const n of [40, 300, 5000]) {
+      const lines: string[] = [];
+      for (let k = 0; k < n; k++) lines.push(`metric_with_a_longer_name_${k % 5}{instance="host-${k}"} ${k}`);
+      const cache = new SeriesCache();
+      expect(parseText(`${lines.join('\n')}\n`, new ParsedSamples(), cache)).toBeNull();
+      for (const col of [cache.tracked, cache.lastIter, cache.succ, cache.prefixLines, cache.prefixMeta])
+        expect(col.length).toBe(cache.ref.length);
+      // The succ chain of the parse visits every entry in body order, each seen by this parse.
+      const seen: number[] = [];
+      for (let e = cache.first; e >= 0 && seen.length <= n; e = cache.succ[e]) seen.push(e);
+      expect(seen).toEqual([...Array(n).keys()]);
+      for (let e = 0; e < n; e++) expect(cache.lastIter[e]).toBe(cache.iter);
+    }
+  });
 });

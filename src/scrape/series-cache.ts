@@ -164,17 +164,17 @@ export class SeriesCache {
   // bytes plus their growth slack inside the heap. add() grows them together, so a caller holding one across
   // an add() must read it again.
   /** Entry -> the iteration of the last scrape that appended it without an explicit timestamp (staleness). */
-  tracked = new Int32Array(64);
+  tracked = new Int32Array(SMALL);
   /** Entry -> the iteration of the last parse that saw it. */
-  lastIter = new Int32Array(64);
+  lastIter = new Int32Array(SMALL);
   /** Entry -> the entry that followed it in the last parse, -1 if none. */
-  succ = new Int32Array(64);
+  succ = new Int32Array(SMALL);
   /** Entry -> the body text from the end of the previous sample line through this entry's series text. */
   prefix: string[] = [];
   /** Entry -> the number of lines in its prefix before its own line. */
-  prefixLines = new Int32Array(64);
+  prefixLines = new Int32Array(SMALL);
   /** Entry -> the number of HELP/TYPE/UNIT lines in its prefix. */
-  prefixMeta = new Int32Array(64);
+  prefixMeta = new Int32Array(SMALL);
   /** The comment lines after the last sample line of the last parse, when they hold HELP/TYPE/UNIT lines. */
   tail = '';
   /** The iteration of the last parse that read its whole body, and its format. */
@@ -237,7 +237,7 @@ export class SeriesCache {
 
   /**
    * Sizes an empty cache for about `series` series (and as many shared strings: node_exporter has 428 for
-   * 507 series) with one ArrayBuffer for the key index, the string index and the refs (32 bytes per series),
+   * 507 series) with one ArrayBuffer for the key index, the string index, the refs and the integer columns (52 bytes per series),
    * instead of an allocation per array and per doubling (see SMALL). A table that outgrows it grows on its
    * own as before. Does nothing once the cache holds entries or strings.
    */
@@ -246,10 +246,15 @@ export class SeriesCache {
     let n = SMALL;
     while (n < series) n *= 2;
     if (n <= this.idx.hashes.length) return;
-    const buf = new ArrayBuffer(n * 32);
+    const buf = new ArrayBuffer(n * 52);
     this.ref = new Float64Array(buf, 0, n).fill(NO_REF);
     this.idx = new HashSlots(n, buf, n * 8);
     this.strings.setIndex(new HashSlots(n, buf, n * 20));
+    this.tracked = new Int32Array(buf, n * 32, n);
+    this.lastIter = new Int32Array(buf, n * 36, n);
+    this.succ = new Int32Array(buf, n * 40, n);
+    this.prefixLines = new Int32Array(buf, n * 44, n);
+    this.prefixMeta = new Int32Array(buf, n * 48, n);
   }
 
   /** A new entry for the key `key` of hash `h` (lexer.spanHash of its span). */
