@@ -4,6 +4,7 @@
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
 //     [--reps 3] [--jitter 0.1] [--align 2] [--skip-compare] [--mix synthetic|node] [--only-compare]
+//     [--only-select]
 // --jitter J --align A: a share J of scrapes start 1-4 ms late; those up to A ms late are timestamped on the
 // schedule, as both scrapers do (--scrape.timestamp-tolerance); --align 0 keeps every late timestamp.
 // --mix node: the series of a real node_exporter 1.5 scrape (../shared/fixtures/exposition), scraped every
@@ -611,6 +612,8 @@ export default async function run(args: string[]): Promise<void> {
       );
     }
     for (const w of workers) await w.terminate();
+    // --only-select: stop after the decode sections, for A/B runs of the select path.
+    if (args.includes('--only-select')) return;
 
     const third = Math.max(1, Math.round(series / 300));
     console.log(`\n[5] compaction: 3 adjacent 2h blocks of ${third * 100} series into one 6h block`);
