@@ -12,7 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   promshard::InitPostings(env, exports);
   promshard::InitMmap(env, exports);
   promshard::InitHeadChunks(env, exports);
-  promshard::InitHugeAlloc(env, exports);
+  promshard::InitHugePages(env, exports);
   return exports;
 }
 

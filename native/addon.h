@@ -10,6 +10,6 @@ void InitXor(Napi::Env env, Napi::Object exports);
 void InitPostings(Napi::Env env, Napi::Object exports);
 void InitMmap(Napi::Env env, Napi::Object exports);
 void InitHeadChunks(Napi::Env env, Napi::Object exports);
-void InitHugeAlloc(Napi::Env env, Napi::Object exports);
+void InitHugePages(Napi::Env env, Napi::Object exports);
 
 }  // namespace promshard

@@ -150,20 +150,12 @@ export interface NativeAddon {
   munmap(buf: ArrayBuffer): void;
 
   /**
-   * An ArrayBuffer of byteLength bytes in an anonymous mapping rounded up to 2 MiB, 2 MiB aligned and
-   * advised for transparent huge pages (MADV_HUGEPAGE), so that first touches fault 2 MiB at a time;
-   * `populate` pre-faults it (MADV_POPULATE_WRITE). Unmapped when garbage collected. Contents are zero.
-   * It is an external buffer: postMessage copies it even when it is in the transfer list. Falls back to
-   * an ordinary ArrayBuffer when the mapping cannot be made.
-   */
-  allocHuge(byteLength: number, populate?: boolean): ArrayBuffer;
-  /**
    * Advises transparent huge pages for the 2 MiB-aligned interior of an ordinary ArrayBuffer (still
    * transferable); returns the bytes advised (0 when too small or THP is unavailable). Helps only
    * before the pages are first touched.
    */
   adviseHuge(buf: ArrayBuffer): number;
-  /** 2 MiB: the granularity of allocHuge and adviseHuge. */
+  /** 2 MiB: the granularity of adviseHuge. */
   readonly hugePageSize: number;
 
   /**
@@ -210,7 +202,6 @@ export const xorInfo = native.xorInfo;
 export const XorAppender = native.XorAppender;
 export const mmap = native.mmap;
 export const munmap = native.munmap;
-export const allocHuge = native.allocHuge;
 export const adviseHuge = native.adviseHuge;
 export const intersect = native.intersect;
 export const union = native.union;

@@ -10,7 +10,6 @@ export const ops = {
   xorInfo: native.xorInfo,
   mmap: native.mmap,
   munmap: native.munmap,
-  allocHuge: native.allocHuge,
   adviseHuge: native.adviseHuge,
   intersect: native.intersect,
   union: native.union,

@@ -322,9 +322,9 @@ export class BlockReader {
  * at 48M samples per select, zeroing 768 MB of columns costs as much as a good part of the decoding.
  * Large columns are advised for transparent huge pages before their first touch: faulting fresh memory
  * in 4 KiB pages cost ~10 us a page on our VMs, 2 of the 2.8 s of a 48M-sample select. It stays an
- * ordinary V8 buffer rather than the addon's allocHuge mapping because the shard worker transfers it to
+ * ordinary V8 buffer rather than a mapping of the addon's own because the shard worker transfers it to
  * the main thread, and postMessage copies external buffers (measured end to end: 8.4M samples/s with
- * allocHuge against 27M with this).
+ * such a mapping against 27M with this; native/README.md).
  */
 function columns(n: number): Float64Array {
   if (n < 512) return new Float64Array(n);
