@@ -519,6 +519,8 @@ function textComment(
   ) {
     return `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line ${quoteSnippet(body, s, e)}`;
   }
+  // Any help text is valid: without a map to fill (a parse), a HELP line is done here.
+  if (isHelp && meta === null) return META;
   i = skipWs(body, ne, e);
   let end = e;
   while (end > i && (body.charCodeAt(end - 1) === CR || (isType && body.charCodeAt(end - 1) === SP))) end--;
