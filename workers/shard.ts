@@ -163,7 +163,7 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
     }
     case 'select': {
       const sel = db.select(req.matchers as Matcher[], req.mint, req.maxt);
-      const { flat, labelStart } = flattenLabels(sel.map((x) => x.labels));
+      const labels = flattenLabels(sel.map((x) => x.labels));
       const counts = new Uint32Array(sel.length);
       let total = 0;
       for (let k = 0; k < sel.length; k++) {
@@ -174,8 +174,8 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       // of ~800 MB for 100k series x 2h); otherwise the columns are gathered into one new pair.
       const t = contiguous(sel, 't', total) ?? gather(sel, 't', total);
       const v = contiguous(sel, 'v', total) ?? gather(sel, 'v', total);
-      const reply: SelectReply = { flat, labelStart, counts, t, v };
-      return { result: reply, transfer: uniqueBuffers([labelStart, counts, t, v]) };
+      const reply: SelectReply = { labels, counts, t, v };
+      return { result: reply, transfer: uniqueBuffers([labels.refs, labels.labelStart, counts, t, v]) };
     }
     case 'series':
       return { result: db.series(req.matcherSets, req.mint, req.maxt), transfer: [] };

@@ -311,7 +311,7 @@ export class StorageEngine implements Appendable, Queryable {
       for (let k = 0; k < r.counts.length; k++) {
         const n = r.counts[k];
         list.push({
-          labels: unflattenLabels(r.flat, r.labelStart, k),
+          labels: unflattenLabels(r.labels, k),
           t: r.t.subarray(off, off + n),
           v: r.v.subarray(off, off + n),
         });

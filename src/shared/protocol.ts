@@ -274,12 +274,11 @@ export interface AppendReply {
 }
 
 /**
- * A select answer: series k has labels flat[labelStart[k], labelStart[k+1]) as name, value, ... and
- * samples [offset, offset + counts[k]) of t and v (offsets accumulate). Typed arrays are transferred.
+ * A select answer: series k has labels unflattenLabels(labels, k) and samples [offset, offset + counts[k])
+ * of t and v (offsets accumulate). Typed arrays are transferred.
  */
 export interface SelectReply {
-  readonly flat: string[];
-  readonly labelStart: Uint32Array;
+  readonly labels: FlatLabels;
   readonly counts: Uint32Array;
   readonly t: Float64Array;
   readonly v: Float64Array;
@@ -298,18 +297,49 @@ export type ShardStartup =
   | { readonly op: 'fatal'; readonly error: string };
 
 /** Flattens label sets for a reply; unflatten restores them. */
-export function flattenLabels(sets: readonly Labels[]): { flat: string[]; labelStart: Uint32Array } {
-  const flat: string[] = [];
-  const labelStart = new Uint32Array(sets.length + 1);
-  for (let k = 0; k < sets.length; k++) {
-    for (const l of sets[k]) flat.push(l.name, l.value);
-    labelStart[k + 1] = flat.length;
-  }
-  return { flat, labelStart };
+/**
+ * Label sets as a symbol table and indices into it: series k's names and values are
+ * symbols[refs[labelStart[k] ... labelStart[k + 1])] as name, value, .... Label sets share most of their
+ * strings (names, job, metric names), so a select of 100k series clones a few distinct strings instead of
+ * a million, and the indices are one transferred buffer.
+ */
+export interface FlatLabels {
+  readonly symbols: string[];
+  readonly refs: Uint32Array;
+  readonly labelStart: Uint32Array;
 }
 
-export function unflattenLabels(flat: readonly string[], labelStart: Uint32Array, k: number): Labels {
+export function flattenLabels(sets: readonly Labels[]): FlatLabels {
+  const symbols: string[] = [];
+  const index = new Map<string, number>();
+  let total = 0;
+  for (const ls of sets) total += 2 * ls.length;
+  const refs = new Uint32Array(total);
+  const labelStart = new Uint32Array(sets.length + 1);
+  const ref = (s: string): number => {
+    let r = index.get(s);
+    if (r === undefined) {
+      r = symbols.length;
+      symbols.push(s);
+      index.set(s, r);
+    }
+    return r;
+  };
+  let at = 0;
+  for (let k = 0; k < sets.length; k++) {
+    for (const l of sets[k]) {
+      refs[at++] = ref(l.name);
+      refs[at++] = ref(l.value);
+    }
+    labelStart[k + 1] = at;
+  }
+  return { symbols, refs, labelStart };
+}
+
+export function unflattenLabels(f: FlatLabels, k: number): Labels {
+  const { symbols, refs, labelStart } = f;
   const out: { name: string; value: string }[] = [];
-  for (let i = labelStart[k]; i < labelStart[k + 1]; i += 2) out.push({ name: flat[i], value: flat[i + 1] });
+  for (let i = labelStart[k]; i < labelStart[k + 1]; i += 2)
+    out.push({ name: symbols[refs[i]], value: symbols[refs[i + 1]] });
   return out;
 }
