@@ -317,6 +317,29 @@ function skipBlanks(body: string, i: number, end: number, allow: boolean): numbe
 }
 
 /**
+ * The value body[vs, ve) (quotes excluded; vh its FNV-1a hash when not escaped): `pv` (the previous series'
+ * value at this position) when equal, else a shared string for short values (they repeat across series), else
+ * a copy of its own.
+ */
+function labelValue(
+  body: string,
+  vs: number,
+  ve: number,
+  vh: number,
+  escaped: boolean,
+  pv: string,
+  own: (s: string) => string,
+  strings: StringPool,
+): string {
+  if (!escaped && pv.length === ve - vs && body.startsWith(pv, vs)) return pv;
+  if (escaped) {
+    const value = unescapeLabelValue(body, vs, ve);
+    return value.length < 13 ? strings.intern(value) : own(value);
+  }
+  return ve - vs < 13 ? strings.internSpan(body, vs, ve, vh, own) : own(body.substring(vs, ve));
+}
+
+/**
  * Parses a label block `{name="value",...}` spanning body[s, e) into `out` as flattened pairs. Returns null
  * on success or a description of the error. `lenient` allows blanks between tokens (text format).
  */
@@ -365,17 +388,10 @@ export function parseLabelBlock(
       }
     }
     if (i >= close) return `unterminated value for label ${JSON.stringify(name)}`;
-    const pv = k + 1 < prev.length ? prev[k + 1] : '';
-    if (!escaped && pv.length === i - vs && body.startsWith(pv, vs)) out.push(name, pv);
-    else {
-      // Names and short values repeat across series: share one string each instead of one per series.
-      let value: string;
-      if (escaped) {
-        value = unescapeLabelValue(body, vs, i);
-        value = value.length < 13 ? strings.intern(value) : own(value);
-      } else value = i - vs < 13 ? strings.internSpan(body, vs, i, vh, own) : own(body.substring(vs, i));
-      out.push(name, value);
-    }
+    out.push(
+      name,
+      labelValue(body, vs, i, vh, escaped, k + 1 < prev.length ? prev[k + 1] : '', own, strings),
+    );
     i = skipBlanks(body, i + 1, close, lenient);
     if (i >= close) return null;
     const c = body.charCodeAt(i);
@@ -471,16 +487,10 @@ export function parseLabelBlockOnePass(
       }
     }
     // body[i] is the closing quote.
-    const pv = k + 1 < prev.length ? prev[k + 1] : '';
-    if (!escaped && pv.length === i - vs && body.startsWith(pv, vs)) out.push(name, pv);
-    else {
-      let value: string;
-      if (escaped) {
-        value = unescapeLabelValue(body, vs, i);
-        value = value.length < 13 ? strings.intern(value) : own(value);
-      } else value = i - vs < 13 ? strings.internSpan(body, vs, i, vh, own) : own(body.substring(vs, i));
-      out.push(name, value);
-    }
+    out.push(
+      name,
+      labelValue(body, vs, i, vh, escaped, k + 1 < prev.length ? prev[k + 1] : '', own, strings),
+    );
     c = ++i < end ? body.charCodeAt(i) : NL;
     if (lenient) {
       while (c === SP || c === TAB) {

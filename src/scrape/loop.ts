@@ -10,11 +10,12 @@ import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import { relabel, sortedPairs } from '../config/relabel.js';
-import { type Appendable, type AppendOutcome, type AppendRequest, NO_REF } from '../shared/ingest.js';
+import { type Appendable, type AppendOutcome, NO_REF } from '../shared/ingest.js';
 import { STALE_NAN } from '../shared/storage.js';
 import { ParsedSamples, ParseError, parseExpositionAsync } from './exposition.js';
 import { isOpenMetricsContentType, parseOpenMetrics } from './parse-openmetrics.js';
 import { parseText } from './parse-text.js';
+import { RequestBuilder } from './request-builder.js';
 import { BY_REF, type FinalLabels, SeriesCache } from './series-cache.js';
 import { labelsOfKey } from './series-key.js';
 import { type CompiledScrapeConfig, scrapeOffset, type Target } from './target.js';
@@ -28,58 +29,6 @@ const SYNC_GUNZIP_MAX = 256 << 10;
 export const ACCEPT_HEADER =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 export const USER_AGENT = 'promshard/0.1.0';
-
-/** sampleStart for n series of one sample each: 0, 1, ..., n. */
-function oneSamplePerSeries(n: number): Uint32Array {
-  const a = new Uint32Array(n + 1);
-  for (let i = 0; i <= n; i++) a[i] = i;
-  return a;
-}
-
-/**
- * One append request under construction. With refs (the appendable resolves them), a series the storage
- * already knows goes by its ref alone; `owner` remembers what each position came from so that the refs of
- * the outcome can be kept: a cache entry (>= 0), synthetic series k (-2 - k), or nothing to keep (-1).
- */
-class RequestBuilder {
-  readonly series: (readonly string[])[];
-  readonly refs: Float64Array | undefined;
-  readonly owner: Int32Array | undefined;
-  readonly t: Float64Array;
-  readonly v: Float64Array;
-  n = 0;
-
-  constructor(cap: number, byRef: boolean) {
-    this.series = new Array(cap);
-    this.t = new Float64Array(cap);
-    this.v = new Float64Array(cap);
-    this.refs = byRef ? new Float64Array(cap) : undefined;
-    this.owner = byRef ? new Int32Array(cap) : undefined;
-  }
-
-  push(labels: readonly string[], ref: number, owner: number, t: number, v: number): void {
-    const n = this.n++;
-    this.series[n] = labels;
-    this.t[n] = t;
-    this.v[n] = v;
-    if (this.refs !== undefined) {
-      this.refs[n] = ref;
-      this.owner![n] = owner;
-    }
-  }
-
-  request(): AppendRequest {
-    const n = this.n;
-    this.series.length = n;
-    return {
-      series: this.series,
-      sampleStart: oneSamplePerSeries(n),
-      t: this.t.subarray(0, n),
-      v: this.v.subarray(0, n),
-      refs: this.refs?.subarray(0, n),
-    };
-  }
-}
 
 /**
  * Parse output columns are needed only from a parse to the request built from it, so loops borrow them:
