@@ -6,7 +6,8 @@
  * promshard the main-thread event-loop utilisation.
  *
  * `node dist/bench/run.js scrape-load [--targets=1000] [--series=1000] [--interval=10s] [--duration=120]
- *   [--storage=null|engine] [--shards=2] [--prometheus] [--heap-flags=on] [--heap-snapshot=FILE]`
+ *   [--storage=null|engine] [--shards=2] [--prometheus] [--heap-flags=on] [--heap-snapshot=FILE]
+ *   [--warmup=2]` (intervals before the measurement starts)
  * --storage=engine appends into the real sharded StorageEngine (src/coordinator) in a temp dir; null counts
  * samples only (the scrape path alone). The issue's full run is --duration=600.
  */
@@ -58,6 +59,13 @@ function procStats(pid: number): { cpu: number; rss: number } {
   return { cpu: ticks / 100, rss: rssPages * 4096 };
 }
 
+/** Minor and major page faults of this process so far, from /proc. */
+function pageFaults(): { minor: number; major: number } {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { minor: Number(f[7]), major: Number(f[9]) };
+}
+
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -106,6 +114,7 @@ export default async function run(args: string[]): Promise<void> {
         heapTotalBytes: number;
         externalBytes: number;
         headChunkBytes: number;
+        checkpoints: number;
       }[])
     | null = null;
   try {
@@ -172,11 +181,15 @@ scrape_configs:
     const cycles: number[] = [];
     let recording = false;
     let samples = 0;
+    // When scrapes over 1 s happened (ms since the start of the measurement), to see whether they cluster.
+    const slowAt: number[] = [];
+    let measureStart = 0;
     const manager = new ScrapeManager(appendable, {
       onScrape: (d, _ok, cycle) => {
         if (recording) {
           durations.push(d);
           cycles.push(cycle);
+          if (d > 1) slowAt.push(Date.now() - measureStart);
         }
       },
     });
@@ -198,8 +211,11 @@ scrape_configs:
     });
     gcObs.observe({ entryTypes: ['gc'] });
     await manager.applyConfig(parseConfig(config));
-    // Warm up one interval (every target's first, cold scrape), then measure.
-    await sleep(interval + 1000);
+    // Warm up (every target's first, cold scrape creates its 1000 series, then the storage settles), then
+    // measure. One interval was too short at 1000 x 1000: the first measured 10 s held every scrape over 1 s
+    // (main-thread GC and ~30k page faults a second as the heap grew to its steady size).
+    const warmup = Number(arg(args, 'warmup', '2'));
+    await sleep(warmup * interval + 1000);
     const stepLoops = manager.loops();
     const missedBefore = stepLoops.reduce((a, l) => a + l.stats.missedIntervals, 0);
     const onScheduleBefore = stepLoops.reduce((a, l) => a + l.onSchedule, 0);
@@ -212,9 +228,27 @@ scrape_configs:
     delay.enable();
     const prom0 = prom?.pid ? procStats(prom.pid) : null;
     const t0 = Date.now();
+    measureStart = t0;
     let maxRss = 0;
+    // Main-thread stalls: a 500 ms sleep that took 300 ms longer, with what the process did meanwhile.
+    const stalls: string[] = [];
+    let pf = pageFaults();
+    let gcMs = 0;
     while (Date.now() - t0 < duration) {
+      const s0 = Date.now();
+      const c0 = process.cpuUsage();
+      const gc0 = gc.minorMs + gc.majorMs;
       await sleep(500);
+      const late = Date.now() - s0 - 500;
+      const pf1 = pageFaults();
+      gcMs = gc.minorMs + gc.majorMs - gc0;
+      if (late > 300 && stalls.length < 40) {
+        const c = process.cpuUsage(c0);
+        stalls.push(
+          `${((s0 - t0) / 1000).toFixed(0)}s +${late} ms (process CPU ${((c.user + c.system) / 1000).toFixed(0)} ms, main GC ${gcMs.toFixed(0)} ms, ${pf1.minor - pf.minor} minor faults, shard checkpoints so far ${shardFigures?.().reduce((a, f) => a + f.checkpoints, 0) ?? 0})`,
+        );
+      }
+      pf = pf1;
       maxRss = Math.max(maxRss, process.memoryUsage().rss);
     }
     recording = false;
@@ -246,6 +280,15 @@ scrape_configs:
     );
     const snapshotFile = arg(args, 'heap-snapshot', '');
     if (snapshotFile !== '') console.log(`    main-thread heap snapshot: ${writeHeapSnapshot(snapshotFile)}`);
+    if (stalls.length > 0) console.log(`    main-thread stalls over 300 ms: ${stalls.join('; ')}`);
+    if (slowAt.length > 0) {
+      const byTen = new Map<number, number>();
+      for (const ms of slowAt)
+        byTen.set(Math.floor(ms / 10_000) * 10, (byTen.get(Math.floor(ms / 10_000) * 10) ?? 0) + 1);
+      console.log(
+        `    scrapes over 1 s by 10 s window: ${[...byTen].map(([w, n]) => `${w}s: ${n}`).join(', ')}`,
+      );
+    }
     const mu = process.memoryUsage();
     console.log(
       `    main thread at the end: heap used ${(mu.heapUsed / 2 ** 20).toFixed(0)} MiB of ${(mu.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(mu.external / 2 ** 20).toFixed(0)} MiB (array buffers ${(mu.arrayBuffers / 2 ** 20).toFixed(0)} MiB), RSS ${(mu.rss / 2 ** 20).toFixed(0)} MiB`,
