@@ -12,7 +12,9 @@
         "native/postings_js.cc",
         "native/mmap.cc",
         "native/head_chunks.cc",
-        "native/huge_pages.cc"
+        "native/huge_pages.cc",
+        "native/block_plan.cc",
+        "native/block_plan_js.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

@@ -4,7 +4,8 @@
 //
 //   npx tsc -p tsconfig.json && node dist/bench/run.js block [--series 100000] [--compare-series 5000]
 //     [--reps 3] [--jitter 0.1] [--align 2] [--skip-compare] [--mix synthetic|node] [--only-compare]
-//     [--only-select]
+//     [--only-select] [--keep]
+// --keep: leave the work directory (its path is printed) for profiling the select on its blocks.
 // --jitter J --align A: a share J of scrapes start 1-4 ms late; those up to A ms late are timestamped on the
 // schedule, as both scrapers do (--scrape.timestamp-tolerance); --align 0 keeps every late timestamp.
 // --mix node: the series of a real node_exporter 1.5 scrape (../shared/fixtures/exposition), scraped every
@@ -670,6 +671,7 @@ export default async function run(args: string[]): Promise<void> {
     console.log(`\n[7] head cut: ${series} series x 2h from the addon's HeadChunks to a block`);
     await headCut(join(work, 'headcut'), series, jitter);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (args.includes('--keep')) console.log(`\nkept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }

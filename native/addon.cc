@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   promshard::InitMmap(env, exports);
   promshard::InitHeadChunks(env, exports);
   promshard::InitHugePages(env, exports);
+  promshard::InitBlockPlan(env, exports);
   return exports;
 }
 

@@ -11,5 +11,6 @@ void InitPostings(Napi::Env env, Napi::Object exports);
 void InitMmap(Napi::Env env, Napi::Object exports);
 void InitHeadChunks(Napi::Env env, Napi::Object exports);
 void InitHugePages(Napi::Env env, Napi::Object exports);
+void InitBlockPlan(Napi::Env env, Napi::Object exports);
 
 }  // namespace promshard

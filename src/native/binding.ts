@@ -159,6 +159,25 @@ export interface NativeAddon {
   readonly hugePageSize: number;
 
   /**
+   * The series walk of a block select (native/block_plan.h): for each of `refs` (postings of the index
+   * mapped in `index`), reads the series entry (its CRC checked; entries must lie in [seriesLo,
+   * seriesHi)) and resolves its chunks inside [mint, maxt] in `segments` (CRC checked once, remembered
+   * in `verified`, one bitmap per segment). Non-XOR chunks are left out, as are series left without
+   * chunks. Throws an Error naming the series or chunk ref on damage.
+   */
+  blockPlan(
+    index: Uint8Array,
+    seriesLo: number,
+    seriesHi: number,
+    numSymbols: number,
+    refs: Uint32Array,
+    mint: number,
+    maxt: number,
+    segments: readonly Uint8Array[],
+    verified: readonly Uint8Array[],
+  ): BlockPlan;
+
+  /**
    * Postings (sorted series refs). Inputs must be sorted in increasing order (duplicates are tolerated);
    * outputs are new, strictly increasing arrays. An unsorted input throws; a list much longer than the
    * other side (galloped, >= 32x) is checked only at the elements the search probes.
@@ -171,6 +190,22 @@ export interface NativeAddon {
   difference(a: Uint32Array, b: Uint32Array): Uint32Array;
   /** SHARDS: the head chunk store class. */
   HeadChunks: HeadChunksConstructor;
+}
+
+/**
+ * What blockPlan found, in postings order: series k is refs[keep[k]], with label symbol refs
+ * labelRefs[labelStart[k] .. labelStart[k + 1]) (name, value, ...) and chunks [chunkEnd[k - 1],
+ * chunkEnd[k]); chunk c is bytes [ranges[2c], ranges[2c + 1]) of segment segOf[c], ready for
+ * xorDecodeMany. total is the sum of the chunks' sample counts.
+ */
+export interface BlockPlan {
+  keep: Uint32Array;
+  labelRefs: Uint32Array;
+  labelStart: Uint32Array;
+  chunkEnd: Uint32Array;
+  ranges: Uint32Array;
+  segOf: Uint32Array;
+  total: number;
 }
 
 /**

@@ -62,6 +62,16 @@ export class ChunkReader {
     }
   }
 
+  /** The mapped segments, in sequence order (for the addon's block walk). */
+  get segments(): readonly Uint8Array[] {
+    return this.segs;
+  }
+
+  /** Per segment, the bitmap of chunks whose CRC has been verified (one bit per 8 bytes). */
+  get verifiedBitmaps(): readonly Uint8Array[] {
+    return this.verified;
+  }
+
   get segmentCount(): number {
     return this.segs.length;
   }

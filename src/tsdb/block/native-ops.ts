@@ -11,6 +11,7 @@ export const ops = {
   mmap: native.mmap,
   munmap: native.munmap,
   adviseHuge: native.adviseHuge,
+  blockPlan: native.blockPlan,
   intersect: native.intersect,
   union: native.union,
   difference: native.difference,

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { compareStrings, type Labels } from '../../shared/labels.js';
 import { type CompiledMatcher, compileMatchers, type Matcher } from '../../shared/matchers.js';
 import type { SeriesData } from '../../shared/storage.js';
-import { ChunkReader, ENCODING_XOR, type RawChunk } from './chunks.js';
-import { BlockCorruptionError, DecodeError } from './errors.js';
-import { binarySearch, ChunkMetas, IndexReader } from './index-reader.js';
+import { ChunkReader, type RawChunk } from './chunks.js';
+import { BlockCorruptionError } from './errors.js';
+import { binarySearch, ChunkMetas, INDEX_TOC_LEN, IndexReader } from './index-reader.js';
 import { type BlockMeta, readMeta } from './meta.js';
+import { emptyColumns, materialize, type SelectColumns } from './select-columns.js';
 import { ops } from './native-ops.js';
 import {
   countTombstones,
@@ -40,7 +41,6 @@ export class BlockReader {
   tombstones: Tombstones;
   private readonly indexMap: ArrayBuffer;
   private readonly scratch = new ChunkMetas();
-  private ranges = new Uint32Array(1024);
   private closed = false;
 
   private constructor(
@@ -158,51 +158,36 @@ export class BlockReader {
    * new ones unless `alloc` provides them.
    */
   select(matchers: readonly Matcher[], mint: number, maxt: number, alloc?: ColumnAllocator): SeriesData[] {
+    return materialize(this.selectColumns(matchers, mint, maxt, alloc));
+  }
+
+  /** select() as columns, without an object per series (what a shard replies from). */
+  selectColumns(
+    matchers: readonly Matcher[],
+    mint: number,
+    maxt: number,
+    alloc?: ColumnAllocator,
+  ): SelectColumns {
     return this.guard('chunks', () => {
-      if (mint > maxt || maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
+      if (mint > maxt || maxt < this.meta.minTime || mint >= this.meta.maxTime) return emptyColumns();
       const refs = this.postingsFor(compileMatchers(matchers));
-      const cm = this.scratch;
+      if (refs.length === 0) return emptyColumns();
+      const ix = this.index;
       const cr = this.chunks;
-      const labelsOf: Labels[] = [];
-      const seriesChunkEnd: number[] = [];
-      const deleted: (readonly Interval[] | undefined)[] = [];
-      // Chunk ranges to decode, in output order; runs of chunks in the same segment go to the addon
-      // in one xorDecodeMany call.
-      let ranges = this.ranges;
-      const segOf: number[] = [];
-      const segBuf: Uint8Array[] = [];
-      let nChunks = 0;
-      let total = 0;
-      for (let i = 0; i < refs.length; i++) {
-        const ref = refs[i];
-        const labels = this.index.series(ref, cm);
-        const del = this.tombstones.get(ref);
-        const before = nChunks;
-        for (let c = 0; c < cm.n; c++) {
-          if (cm.maxt[c] < mint || cm.mint[c] > maxt) continue;
-          if (del && covered(del, cm.mint[c], cm.maxt[c])) continue;
-          const seq = cr.locate(cm.ref[c]);
-          if (cr.encoding !== ENCODING_XOR) continue; // native histograms are not served yet
-          if (cr.dataEnd - cr.dataStart < 2)
-            throw new DecodeError(`chunk ref ${cm.ref[c]}: shorter than its header`);
-          if (2 * nChunks + 2 > ranges.length) {
-            const r2 = new Uint32Array(ranges.length * 2);
-            r2.set(ranges);
-            ranges = r2;
-            this.ranges = r2;
-          }
-          ranges[2 * nChunks] = cr.dataStart;
-          ranges[2 * nChunks + 1] = cr.dataEnd;
-          segOf.push(seq);
-          if (segBuf[seq] === undefined) segBuf[seq] = cr.seg;
-          total += (cr.seg[cr.dataStart] << 8) | cr.seg[cr.dataStart + 1];
-          nChunks++;
-        }
-        if (nChunks === before) continue;
-        labelsOf.push(labels);
-        seriesChunkEnd.push(nChunks);
-        deleted.push(del);
-      }
+      // The series walk (index entries, chunk lookup, CRCs) runs in the addon: per series in JS it cost
+      // more than the decoding (native/block_plan.h).
+      const plan = ops.blockPlan(
+        ix.buf,
+        ix.toc.series,
+        ix.buf.length - INDEX_TOC_LEN,
+        ix.symbols.length,
+        refs,
+        mint,
+        maxt,
+        cr.segments,
+        cr.verifiedBitmaps,
+      );
+      const { keep, labelRefs, labelStart, chunkEnd, ranges, segOf, total } = plan;
       let T: Float64Array;
       let V: Float64Array;
       if (alloc) {
@@ -213,13 +198,16 @@ export class BlockReader {
         T = columns(total);
         V = columns(total);
       }
+      const nChunks = segOf.length;
       const counts = new Uint32Array(nChunks);
+      const segs = cr.segments;
       let at = 0;
+      // Runs of chunks in the same segment go to the decoder in one call.
       for (let c = 0; c < nChunks; ) {
         let e = c + 1;
         while (e < nChunks && segOf[e] === segOf[c]) e++;
         at += ops.xorDecodeMany(
-          segBuf[segOf[c]],
+          segs[segOf[c]],
           ranges.subarray(2 * c, 2 * e),
           mint,
           maxt,
@@ -230,19 +218,19 @@ export class BlockReader {
         );
         c = e;
       }
-      const out: SeriesData[] = [];
+      const n = keep.length;
+      const start = new Uint32Array(n + 1);
       let pos = 0;
-      let c = 0;
-      for (let s = 0; s < labelsOf.length; s++) {
-        const start = pos;
-        for (; c < seriesChunkEnd[s]; c++) pos += counts[c];
-        let end = pos;
-        const del = deleted[s];
-        if (del) end = start + dropDeleted(T, V, start, pos, del);
-        if (end > start)
-          out.push({ labels: labelsOf[s], t: T.subarray(start, end), v: V.subarray(start, end) });
+      let empty = false;
+      for (let k = 0, c = 0; k < n; k++) {
+        const s = pos;
+        for (const ce = chunkEnd[k]; c < ce; c++) pos += counts[c];
+        start[k + 1] = pos;
+        if (pos === s) empty = true;
       }
-      return out;
+      const cols = { symbols: ix.symbols, labelRefs, labelStart, start, t: T, v: V };
+      if (!empty && this.tombstones.size === 0) return cols;
+      return dropHidden(cols, (k) => this.tombstones.get(refs[keep[k]]));
     });
   }
 
@@ -346,7 +334,57 @@ function covered(del: readonly Interval[], mint: number, maxt: number): boolean 
   return false;
 }
 
-/** Removes samples in deleted intervals from T/V[start, end) in place; returns the new count. */
+/**
+ * Removes deleted samples (intervals of `deletedOf(k)`) and then series left without samples, moving
+ * what stays down in place: the columns come from this select alone.
+ */
+function dropHidden(
+  c: SelectColumns & { labelRefs: Uint32Array; labelStart: Uint32Array; start: Uint32Array },
+  deletedOf: (k: number) => readonly Interval[] | undefined,
+): SelectColumns {
+  const { labelRefs, labelStart, start, t: T, v: V } = c;
+  const n = start.length - 1;
+  let w = 0; // samples kept so far
+  let lw = 0; // label refs kept so far
+  let kk = 0; // series kept so far
+  // Writes never pass reads (kk <= k, w <= start[k]); the bounds of series k are read before any
+  // write can reach them.
+  let s = start[0];
+  let ls = labelStart[0];
+  for (let k = 0; k < n; k++) {
+    const e = start[k + 1];
+    const le = labelStart[k + 1];
+    const del = deletedOf(k);
+    const m = del ? dropDeleted(T, V, s, e, del) : e - s;
+    if (m > 0) {
+      if (w !== s) {
+        T.copyWithin(w, s, s + m);
+        V.copyWithin(w, s, s + m);
+      }
+      w += m;
+      if (lw !== ls) labelRefs.copyWithin(lw, ls, le);
+      lw += le - ls;
+      kk++;
+      start[kk] = w;
+      labelStart[kk] = lw;
+    }
+    s = e;
+    ls = le;
+  }
+  start[0] = 0;
+  labelStart[0] = 0;
+  return {
+    symbols: c.symbols,
+    labelRefs: labelRefs.subarray(0, lw),
+    labelStart: labelStart.subarray(0, kk + 1),
+    start: start.subarray(0, kk + 1),
+    t: T,
+    v: V,
+  };
+}
+
+/** Removes samples in deleted intervals from T/V[start, end) in place (kept ones move to start); returns
+ * the new count. */
 function dropDeleted(
   T: Float64Array,
   V: Float64Array,
