@@ -66,7 +66,8 @@ bool locateChunk(const PlanInput& in, uint64_t ref, SelectPlan* out, std::string
   const size_t encAt = p;
   const uint64_t end = encAt + 1 + len;
   if (end + 4 > s.len || end > UINT32_MAX) {
-    *err = chunkError(ref, "length " + std::to_string(len) + " runs past the end of chunks/" + segmentName(seq));
+    *err =
+        chunkError(ref, "length " + std::to_string(len) + " runs past the end of chunks/" + segmentName(seq));
     return false;
   }
   const size_t byte = off >> 6;

@@ -38,7 +38,8 @@ bool bufferList(const Napi::CallbackInfo& info, size_t i, const char* arg, uint3
     Napi::Value v = arr.Get(k);
     if (env.IsExceptionPending()) return false;
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      js::throwTypeError(env, std::string("blockPlan: ") + arg + "[" + std::to_string(k) + "] must be a Uint8Array");
+      js::throwTypeError(
+          env, std::string("blockPlan: ") + arg + "[" + std::to_string(k) + "] must be a Uint8Array");
       return false;
     }
     Napi::Uint8Array a = v.As<Napi::Uint8Array>();
@@ -68,7 +69,8 @@ Napi::Value BlockPlan(const Napi::CallbackInfo& info) {
   const double len = static_cast<double>(index.length);
   if (!js::isIntegerIn(lo, 0, len) || !js::isIntegerIn(hi, lo, len) || !js::isIntegerIn(nsym, 0, UINT32_MAX))
     return js::throwRangeError(env, "blockPlan: seriesLo, seriesHi or numSymbols out of range");
-  if (mint != mint || maxt != maxt) return js::throwRangeError(env, "blockPlan: mint and maxt must not be NaN");
+  if (mint != mint || maxt != maxt)
+    return js::throwRangeError(env, "blockPlan: mint and maxt must not be NaN");
   std::vector<js::Span<uint8_t>> segs, verified;
   if (!bufferList(info, 7, "segments", UINT32_MAX, &segs) ||
       !bufferList(info, 8, "verified", static_cast<uint32_t>(segs.size()), &verified))
@@ -77,8 +79,17 @@ Napi::Value BlockPlan(const Napi::CallbackInfo& info) {
   for (size_t k = 0; k < segs.size(); k++)
     ps[k] = {segs[k].data, segs[k].length, verified[k].data, verified[k].length};
 
-  PlanInput in{index.data, index.length, static_cast<uint64_t>(lo), static_cast<uint64_t>(hi),
-               static_cast<uint32_t>(nsym), refs.data, refs.length, mint, maxt, ps.data(), ps.size()};
+  PlanInput in{index.data,
+               index.length,
+               static_cast<uint64_t>(lo),
+               static_cast<uint64_t>(hi),
+               static_cast<uint32_t>(nsym),
+               refs.data,
+               refs.length,
+               mint,
+               maxt,
+               ps.data(),
+               ps.size()};
   SelectPlan plan;
   plan.keep.reserve(refs.length);
   plan.labelStart.reserve(refs.length + 1);

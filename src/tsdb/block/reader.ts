@@ -8,8 +8,8 @@ import { ChunkReader, type RawChunk } from './chunks.js';
 import { BlockCorruptionError } from './errors.js';
 import { binarySearch, ChunkMetas, INDEX_TOC_LEN, IndexReader } from './index-reader.js';
 import { type BlockMeta, readMeta } from './meta.js';
-import { emptyColumns, materialize, type SelectColumns } from './select-columns.js';
 import { ops } from './native-ops.js';
+import { emptyColumns, materialize, type SelectColumns } from './select-columns.js';
 import {
   countTombstones,
   type Interval,
