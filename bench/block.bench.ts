@@ -38,6 +38,7 @@ import { type SeriesInput, writeBlock } from '../src/tsdb/block/writer.js';
 import { BlockStore } from '../src/tsdb/compact/block-store.js';
 import { mergeBlocks } from '../src/tsdb/compact/merge.js';
 import { compactionRanges } from '../src/tsdb/compact/planner.js';
+import { replyFromColumns } from '../src/tsdb/select-reply.js';
 
 const T0 = 1_700_006_400_000; // on a 2h boundary
 const H2 = 7_200_000;
@@ -306,7 +307,7 @@ async function buildBlock(
 }
 
 /** Runs `selectors` against a block, returning timings (used in-thread and in the shard workers). */
-function measureSelect(dir: string, matchers: Matcher[], reps: number, reuse = false) {
+function measureSelect(dir: string, matchers: Matcher[], reps: number, reuse = false, reply = false) {
   const b = BlockReader.open(dir);
   let cols = { t: new Float64Array(0), v: new Float64Array(0) };
   const pool = (n: number) => {
@@ -324,12 +325,19 @@ function measureSelect(dir: string, matchers: Matcher[], reps: number, reuse = f
       const p1 = performance.now();
       postingsMs = Math.min(postingsMs, p1 - p0);
       const s0 = performance.now();
-      const got = b.select(matchers, -Infinity, Infinity, reuse ? pool : undefined);
+      let counts: ArrayLike<number>;
+      if (reply) {
+        // What a shard does for a range one block holds: columns, then the worker reply from them.
+        const cols = b.selectColumns(matchers, -Infinity, Infinity, reuse ? pool : undefined);
+        counts = replyFromColumns(cols).reply.counts;
+      } else {
+        counts = b.select(matchers, -Infinity, Infinity, reuse ? pool : undefined).map((s) => s.t.length);
+      }
       const s1 = performance.now();
       best = Math.min(best, s1 - s0);
       samples = 0;
-      for (const s of got) samples += s.t.length;
-      series = got.length;
+      for (let i = 0; i < counts.length; i++) samples += counts[i];
+      series = counts.length;
       if (p.length !== series) throw new Error(`postings ${p.length} != series ${series}`);
     }
     return { bestMs: best, postingsMs, samples, series };
@@ -340,10 +348,25 @@ function measureSelect(dir: string, matchers: Matcher[], reps: number, reuse = f
 
 if (!isMainThread && workerData?.blockBench) {
   const { dir, matchers, reps } = workerData as { dir: string; matchers: Matcher[]; reps: number };
-  parentPort!.on('message', (reuse: boolean) => {
+  // For lockstep rounds: one reader and one recycled pair of columns for the worker's life.
+  let reader: BlockReader | undefined;
+  let cols = { t: new Float64Array(0), v: new Float64Array(0) };
+  const pool = (n: number) => {
+    if (cols.t.length < n) cols = { t: new Float64Array(n), v: new Float64Array(n) };
+    return cols;
+  };
+  parentPort!.on('message', (msg: boolean | { round: true; reuse: boolean }) => {
+    if (typeof msg === 'boolean') {
+      const t0 = performance.now();
+      const r = measureSelect(dir, matchers, reps, msg, true);
+      parentPort!.postMessage({ ...r, wallMs: performance.now() - t0 });
+      return;
+    }
+    reader ??= BlockReader.open(dir);
     const t0 = performance.now();
-    const r = measureSelect(dir, matchers, reps, reuse);
-    parentPort!.postMessage({ ...r, wallMs: performance.now() - t0 });
+    const c = reader.selectColumns(matchers, -Infinity, Infinity, msg.reuse ? pool : undefined);
+    const samples = replyFromColumns(c).reply.t.length;
+    parentPort!.postMessage({ ms: performance.now() - t0, samples });
   });
 }
 
@@ -571,8 +594,17 @@ export default async function run(args: string[]): Promise<void> {
       `  ${selectors[0][0]} with recycled output columns: select ${rr.bestMs.toFixed(1)} ms, ` +
         `${fmt(Math.round(rr.samples / (rr.bestMs / 1000)))} samples/s decoded`,
     );
+    for (const reuse of [false, true]) {
+      const rc = measureSelect(dir, selectors[0][1], reps, reuse, true);
+      console.log(
+        `  ${selectors[0][0]} as a shard replies (selectColumns + replyFromColumns), ${reuse ? 'recycled' : 'fresh'} ` +
+          `columns: ${rc.bestMs.toFixed(1)} ms, ${fmt(Math.round(rc.samples / (rc.bestMs / 1000)))} samples/s decoded`,
+      );
+    }
 
-    console.log(`\n[4] the same selector in 2 shards (2 worker threads, ${series / 2} series each)`);
+    console.log(
+      `\n[4] the same selector in 2 shards (2 worker threads, ${series / 2} series each, each building its reply as a shard does)`,
+    );
     const shardDirs: string[] = [];
     for (let s = 0; s < 2; s++) {
       const d = join(work, `shard${s}`);
@@ -610,6 +642,40 @@ export default async function run(args: string[]): Promise<void> {
       console.log(
         `  ${fmt(total)} samples per round, ${reps} rounds concurrently in both shards in ${wall.toFixed(0)} ms: ` +
           `${fmt(Math.round((total * reps) / (wall / 1000)))} samples/s decoded across 2 shards`,
+      );
+    }
+    // Rounds in lockstep: both shards select at once, the round lasting until the slower one is done.
+    // A first round (CRC checks of the chunks, the recycled pair's first touch) is not counted.
+    const round = (reuse: boolean) =>
+      Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<{ ms: number; samples: number }>((resolve, reject) => {
+              w.once('error', reject);
+              w.once('message', (m) => {
+                w.off('error', reject);
+                resolve(m);
+              });
+              w.postMessage({ round: true, reuse });
+            }),
+        ),
+      );
+    for (const reuse of [false, true]) {
+      await round(reuse);
+      const walls: number[] = [];
+      let total = 0;
+      for (let r = 0; r < 2 * reps; r++) {
+        const t0 = performance.now();
+        const rs = await round(reuse);
+        walls.push(performance.now() - t0);
+        total = rs.reduce((n, x) => n + x.samples, 0);
+      }
+      walls.sort((a, b) => a - b);
+      const med = walls[walls.length >> 1];
+      console.log(
+        `  lockstep rounds, ${reuse ? 'recycled' : 'fresh'} columns: ${fmt(total)} samples a round; best ${walls[0].toFixed(0)} ms ` +
+          `(${fmt(Math.round(total / (walls[0] / 1000)))} samples/s across 2 shards), median of ${walls.length} ${med.toFixed(0)} ms ` +
+          `(${fmt(Math.round(total / (med / 1000)))} samples/s)`,
       );
     }
     for (const w of workers) await w.terminate();

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareLabels, type Labels } from '../src/shared/labels.js';
+import { unflattenLabels } from '../src/shared/protocol.js';
 import { BlockReader } from '../src/tsdb/block/reader.js';
 import { labelsAt, materialize, seriesCount } from '../src/tsdb/block/select-columns.js';
 import type { Interval } from '../src/tsdb/block/tombstones.js';
 import { writeBlock } from '../src/tsdb/block/writer.js';
+import { replyFromColumns, replyFromSeries } from '../src/tsdb/select-reply.js';
 import { toInput } from './block-fixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'promshard-select-columns-'));
@@ -121,6 +123,15 @@ describe('block select columns', () => {
         }
         const sel = materialize(cols);
         expect(sel.map((x) => x.labels)).toEqual(want.map((x) => x.labels));
+        // The worker reply straight from the columns says what the reply from SeriesData says.
+        const viaSeries = replyFromSeries(sel).reply;
+        const direct = replyFromColumns(cols).reply;
+        expect(Array.from(direct.counts)).toEqual(Array.from(viaSeries.counts));
+        expect(Array.from(direct.t)).toEqual(Array.from(viaSeries.t));
+        expect(Array.from(direct.v)).toEqual(Array.from(viaSeries.v));
+        for (let k = 0; k < want.length; k++)
+          expect(unflattenLabels(direct.labels, k)).toEqual(want[k].labels);
+        expect(direct.labels.symbols.length).toBeLessThanOrEqual(new Set(direct.labels.refs).size);
       }
     } finally {
       b.close();

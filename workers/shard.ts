@@ -9,15 +9,12 @@ import { ShardCounters } from '../src/shared/counters.js';
 import type { Matcher } from '../src/shared/matchers.js';
 import {
   type AppendReply,
-  flattenLabels,
-  type SelectReply,
   type ShardInit,
   type ShardRequest,
   type ShardResponse,
   type ShardStartup,
   viewBatch,
 } from '../src/shared/protocol.js';
-import type { SeriesData } from '../src/shared/storage.js';
 import { noteForeground, setBackgroundShare } from '../src/tsdb/block/yield.js';
 import { CODE_COUNT } from '../src/tsdb/head.js';
 import { ShardDb } from '../src/tsdb/shard-db.js';
@@ -162,20 +159,8 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
       };
     }
     case 'select': {
-      const sel = db.select(req.matchers as Matcher[], req.mint, req.maxt);
-      const labels = flattenLabels(sel.map((x) => x.labels));
-      const counts = new Uint32Array(sel.length);
-      let total = 0;
-      for (let k = 0; k < sel.length; k++) {
-        counts[k] = sel[k].t.length;
-        total += counts[k];
-      }
-      // A block's select hands out views in order of one t and one v buffer: sent as they are (no copy
-      // of ~800 MB for 100k series x 2h); otherwise the columns are gathered into one new pair.
-      const t = contiguous(sel, 't', total) ?? gather(sel, 't', total);
-      const v = contiguous(sel, 'v', total) ?? gather(sel, 'v', total);
-      const reply: SelectReply = { labels, counts, t, v };
-      return { result: reply, transfer: uniqueBuffers([labels.refs, labels.labelStart, counts, t, v]) };
+      const { reply, transfer } = db.selectReply(req.matchers as Matcher[], req.mint, req.maxt);
+      return { result: reply, transfer };
     }
     case 'series':
       return { result: db.series(req.matcherSets, req.mint, req.maxt), transfer: [] };
@@ -202,41 +187,6 @@ function handle(req: ShardRequest): { result: unknown; transfer: ArrayBuffer[] }
     default:
       throw new Error(`unknown request ${(req as { op: string }).op}`);
   }
-}
-
-/**
- * The columns as one view when they lie back to back, in order, from the start of one buffer made for this
- * select (a block's or the head's fresh output; a range inside a chunk leaves unused slots at the end).
- */
-function contiguous(sel: SeriesData[], key: 't' | 'v', total: number): Float64Array | null {
-  if (sel.length === 0) return null;
-  const first = sel[0][key];
-  const buf = first.buffer;
-  if (!(buf instanceof ArrayBuffer) || buf.byteLength < total * 8 || first.byteOffset !== 0) return null;
-  let at = 0;
-  for (const x of sel) {
-    const c = x[key];
-    if (c.buffer !== buf || c.byteOffset !== at) return null;
-    at += c.byteLength;
-  }
-  return new Float64Array(buf, 0, total);
-}
-
-function gather(sel: SeriesData[], key: 't' | 'v', total: number): Float64Array {
-  const out = new Float64Array(total);
-  let off = 0;
-  for (const x of sel) {
-    out.set(x[key], off);
-    off += x[key].length;
-  }
-  return out;
-}
-
-/** Buffers to transfer, each once (select views may share one buffer). */
-function uniqueBuffers(arrays: ArrayBufferView[]): ArrayBuffer[] {
-  const set = new Set<ArrayBuffer>();
-  for (const a of arrays) if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) set.add(a.buffer);
-  return [...set];
 }
 
 /** Cuts blocks from the head when it spans more than 1.5 block ranges; compaction and retention follow. */

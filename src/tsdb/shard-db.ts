@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { compareLabels, compareStrings, type Labels, labelsKey } from '../shared/labels.js';
 import type { Matcher } from '../shared/matchers.js';
 import type { SeriesData } from '../shared/storage.js';
+import { materialize } from './block/select-columns.js';
 import { seriesFromHeadExport, seriesFromHeadExportAsync } from './block/series-chunks.js';
 import type { Interval } from './block/tombstones.js';
 import { type SeriesInput, writeBlock } from './block/writer.js';
@@ -16,6 +17,7 @@ import { maybeYield, setBackgroundShare } from './block/yield.js';
 import { BlockStore, type CorruptBlock, mergeSeriesData, type StoreLog } from './compact/block-store.js';
 import { compactionRanges } from './compact/planner.js';
 import { DEFAULT_CHUNK_RANGE_MS, type SeriesBatch } from './head.js';
+import { type ReplyWithTransfer, replyFromColumns, replyFromSeries } from './select-reply.js';
 import {
   type ShardAppendResult,
   ShardStorage,
@@ -112,6 +114,18 @@ export class ShardDb {
     if (this.blocks.blocks().length === 0) return head;
     // The head is listed first: it wins a timestamp present in both (none should be).
     return mergeSeriesData([head, this.blocks.select(matchers, mint, maxt)]);
+  }
+
+  /**
+   * select() as a worker reply. A range that only one block holds is answered from the block's columns
+   * as they are, without an object per series (for 100k series that saves about as much as decoding).
+   */
+  selectReply(matchers: readonly Matcher[], mint: number, maxt: number): ReplyWithTransfer {
+    const head = this.headSelect(matchers, mint, maxt);
+    if (this.blocks.blocks().length === 0) return replyFromSeries(head);
+    const blocks = this.blocks.selectColumns(matchers, mint, maxt);
+    if (head.length === 0 && blocks.length === 1) return replyFromColumns(blocks[0]);
+    return replyFromSeries(mergeSeriesData([head, ...blocks.map(materialize)]));
   }
 
   series(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[] {

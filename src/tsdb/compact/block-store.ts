@@ -15,6 +15,7 @@ import { BlockCorruptionError } from '../block/errors.js';
 import { ChunkMetas } from '../block/index-reader.js';
 import { type BlockMeta, encodeMeta, isUlid, META_FILENAME, readMeta } from '../block/meta.js';
 import { BlockReader } from '../block/reader.js';
+import { materialize, type SelectColumns } from '../block/select-columns.js';
 import {
   addTombstone,
   countTombstones,
@@ -294,7 +295,14 @@ export class BlockStore {
   }
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
-    return mergeSeriesData(this.each(mint, maxt, (b) => b.select(matchers, mint, maxt)));
+    return mergeSeriesData(this.selectColumns(matchers, mint, maxt).map(materialize));
+  }
+
+  /** Each overlapping block's select as columns, in block order (earlier blocks win a tie when merged). */
+  selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SelectColumns[] {
+    return this.each(mint, maxt, (b) => b.selectColumns(matchers, mint, maxt)).filter(
+      (c) => c.start.length > 1,
+    );
   }
 
   series(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[] {
