@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "varint.h"
@@ -153,9 +154,20 @@ PROMSHARD_ALWAYS_INLINE bool readValue(BitReader& br, uint64_t& vbits, unsigned&
 
 // Decodes a chunk, calling sink(int64_t t, uint64_t valueBits) for each sample in order. Returns nullptr
 // on success or a static message describing why the chunk is malformed; samples already passed to the
-// sink stay valid. Bytes after the last sample are ignored, as Prometheus does.
+// sink stay valid. Bytes after the last sample are ignored, as Prometheus does. A sink returning bool
+// stops the decoding by returning false (e.g. past the end of a time window); the rest of the chunk is
+// then not checked.
 template <class Sink>
 const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
+  constexpr bool kCanStop = std::is_same_v<decltype(sink(int64_t{}, uint64_t{})), bool>;
+  const auto emit = [&](int64_t ts, uint64_t vb) {
+    if constexpr (kCanStop) {
+      return sink(ts, vb);
+    } else {
+      sink(ts, vb);
+      return true;
+    }
+  };
   using xordetail::BitReader;
   if (len < 2) return "XOR chunk shorter than its 2-byte header";
   const uint32_t count = (static_cast<uint32_t>(chunk[0]) << 8) | chunk[1];
@@ -170,8 +182,7 @@ const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
   if (n - bytePos < 8) return "XOR chunk truncated in the first value";
   uint64_t vbits = xordetail::loadBe64(data + bytePos);
   bytePos += 8;
-  sink(t, vbits);
-  if (count == 1) return nullptr;
+  if (!emit(t, vbits) || count == 1) return nullptr;
   uint64_t tDelta;
   if (readUvarint(data, n, &bytePos, &tDelta) != VarintStatus::kOk) {
     return "XOR chunk: bad second timestamp delta uvarint";
@@ -186,7 +197,7 @@ const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
   br.refill();
   if (!xordetail::readValue(br, vbits, leading, trailing)) return kWide;
   if (br.overrun()) return kShort;
-  sink(t, vbits);
+  if (!emit(t, vbits)) return nullptr;
 
   for (uint32_t i = 2; i < count; i++) {
     if (br.cnt < 56) br.refill();
@@ -224,7 +235,7 @@ const char* xorDecode(const uint8_t* chunk, size_t len, Sink&& sink) {
     if (!xordetail::readValue(br, vbits, leading, trailing)) return kWide;
     if (br.overrun()) [[unlikely]]
       return kShort;
-    sink(t, vbits);
+    if (!emit(t, vbits)) return nullptr;
   }
   return nullptr;
 }

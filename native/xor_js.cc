@@ -182,11 +182,13 @@ int64_t decodeInto(Napi::Env env, const char* fn, const uint8_t* chunk, size_t l
         n++;
       });
     } else {
+      // Samples are in time order: decoding stops at the first one past maxt.
       err = xorDecode(chunk, len, [&](int64_t ts, uint64_t vbits) {
         const double td = static_cast<double>(ts);
         outT[n] = td;
         outV[n] = bitsToDouble(vbits);
         n += (td >= mint) & (td <= maxt);
+        return td <= maxt;
       });
     }
   } else {
