@@ -37,7 +37,7 @@ describe.skipIf(skip !== null)('libFuzzer targets (short run)', () => {
       throw new Error(`fuzz run failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
     }
     console.log(out.trim());
-    for (const target of ['xor', 'varint', 'postings', 'crc32c']) {
+    for (const target of ['xor', 'varint', 'postings', 'crc32c', 'block_plan']) {
       const m = new RegExp(`^fuzz ${target}: (\\d+) inputs in [0-9.]+ s, ok`, 'm').exec(out);
       expect(m, `summary line for ${target}`).not.toBeNull();
       expect(Number(m?.[1])).toBeGreaterThanOrEqual(RUNS);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the addon's libFuzzer targets with ASan + UBSan (clang) and runs each for a number of inputs.
-#   bash native/fuzz/run.sh [runs-per-target] [target...]     (default 1000000; targets: xor varint postings crc32c)
+#   bash native/fuzz/run.sh [runs-per-target] [target...]     (default 1000000; targets: xor varint postings crc32c block_plan)
 # Binaries and corpora live in .fuzz/ (git-ignored). The xor corpus is seeded with the chunks of the
 # Prometheus 2.42 fixture block when ../shared is present. Exits non-zero on any crash or sanitizer
 # report; prints one summary line per target: "fuzz <target>: <N> inputs in <S> s, ok".
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 RUNS="${1:-1000000}"
 shift || true
 TARGETS=("$@")
-if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(xor varint postings crc32c); fi
+if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=(xor varint postings crc32c block_plan); fi
 CXX="${FUZZ_CXX:-clang++}"
 OUT=.fuzz
 mkdir -p "$OUT"
@@ -25,6 +25,7 @@ declare -A SOURCES=(
   [varint]=""
   [postings]="native/postings.cc"
   [crc32c]="native/crc32c.cc"
+  [block_plan]="native/block_plan.cc native/crc32c.cc"
 )
 FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
