@@ -289,6 +289,22 @@ function parseSlice(
         }
       }
       if (c === HASH) {
+        if (!om) {
+          // A run of HELP/TYPE lines in their usual spelling, checked by one regular expression (native code)
+          // instead of character by character; anything else is left to textComment below.
+          META_RUN.lastIndex = pos;
+          META_RUN.test(body);
+          const runEnd = META_RUN.lastIndex;
+          if (runEnd > pos) {
+            let k = 1;
+            for (let q = body.indexOf('\n', pos) + 1; q < runEnd; q = body.indexOf('\n', q) + 1) k++;
+            line += k - 1;
+            out.typeLines += k;
+            gapMeta += k;
+            pos = runEnd;
+            continue;
+          }
+        }
         const le = lineEnd(body, pos);
         const res = om ? omComment(body, pos, le, null) : textComment(body, pos, le, null);
         if (typeof res === 'string') return new ParseError(line, res);
@@ -456,6 +472,14 @@ const NO_RAW: readonly string[] = [];
 function keepSlice(s: string): string {
   return s;
 }
+
+/**
+ * Consecutive text-format HELP and TYPE lines in their common spelling (one space between the fields, a
+ * newline at the end), each of which textComment accepts as META: a sticky match from a `#` ends just after
+ * the last such line (or matches nothing).
+ */
+const META_RUN =
+  /(?:# HELP [a-zA-Z_:][a-zA-Z0-9_:]*(?: [^\n]*)?\n|# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (?:counter|gauge|histogram|summary|untyped)\n){0,1024}/y;
 
 /** A HELP, TYPE or UNIT line (as opposed to a free comment). */
 const META = 2;
