@@ -5,23 +5,17 @@
  * line number of the offending line.
  */
 import {
-  CR,
   floatOk,
-  HASH,
   intOk,
-  LBRACE,
-  NL,
   ParseError,
   parseFloatSpan,
   parseIntSpan,
   parseLabelBlock,
   parseLabelBlockOnePass,
-  SP,
   scanLabelBlock,
   scanMetricName,
   scanMetricNameHash,
   spanHash,
-  TAB,
   unescapeHelp,
 } from './lexer.js';
 import { detach, type MetricMetadata, type SeriesCache, setMetadataBuilder } from './series-cache.js';
@@ -86,8 +80,13 @@ function quoteSnippet(body: string, s: number, e: number): string {
   return JSON.stringify(body.substring(s, Math.min(e, s + 60)));
 }
 
+// Hot functions copy the character codes they compare with into local constants: V8 (Node 20) reads an
+// imported or module-level binding through its cell, with a hole check, at every use (see lexer.ts).
 /** Skips spaces and tabs (and a CR before a newline). */
 function skipWs(body: string, i: number, end: number): number {
+  const CR = 13,
+    SP = 32,
+    TAB = 9;
   while (i < end) {
     const c = body.charCodeAt(i);
     if (c !== SP && c !== TAB && c !== CR) break;
@@ -98,6 +97,10 @@ function skipWs(body: string, i: number, end: number): number {
 
 /** End of a whitespace-delimited token. */
 function tokenEnd(body: string, i: number, end: number): number {
+  const NL = 10,
+    CR = 13,
+    SP = 32,
+    TAB = 9;
   while (i < end) {
     const c = body.charCodeAt(i);
     if (c === SP || c === TAB || c === NL || c === CR) break;
@@ -207,6 +210,12 @@ function parseSlice(
   cache: SeriesCache,
   stopAt: number,
 ): ParseError | null {
+  const NL = 10,
+    CR = 13,
+    SP = 32,
+    TAB = 9,
+    HASH = 35,
+    LBRACE = 123;
   const iter = st.iter;
   const cold = st.cold;
   const own = st.own;
@@ -499,6 +508,7 @@ function family(meta: Map<string, MetricMetadata>, name: string): MetricMetadata
  * checked by it), later lines overriding earlier ones. The cache calls it when its metadata is asked for.
  */
 function buildMetadata(texts: string[], om: boolean): Map<string, MetricMetadata> {
+  const HASH = 35;
   const meta = new Map<string, MetricMetadata>();
   for (const text of texts) {
     let p = 0;
@@ -526,6 +536,9 @@ function textComment(
   e: number,
   meta: Map<string, MetricMetadata> | null,
 ): typeof META | null | string {
+  const CR = 13,
+    SP = 32,
+    TAB = 9;
   let i = skipWs(body, s + 1, e);
   // HELP or TYPE followed by a blank; anything else is a free comment.
   const c0 = body.charCodeAt(i);
@@ -583,6 +596,7 @@ function omComment(
   e: number,
   meta: Map<string, MetricMetadata> | null,
 ): typeof META | typeof EOF | string {
+  const SP = 32;
   if (e - s === 5 && body.startsWith('# EOF', s)) return EOF;
   if (body.charCodeAt(s + 1) !== SP) return `invalid comment ${quoteSnippet(body, s, e)}`;
   const word = body.substring(s + 2, s + 6);
@@ -610,6 +624,8 @@ function omComment(
 
 /** End of an OpenMetrics token: anything up to a space or the end of the line (tabs and CRs included). */
 function omTokenEnd(body: string, i: number, end: number): number {
+  const NL = 10,
+    SP = 32;
   while (i < end) {
     const c = body.charCodeAt(i);
     if (c === SP || c === NL) break;
@@ -624,6 +640,9 @@ function omTokenEnd(body: string, i: number, end: number): number {
  * the index of the line's newline or an error.
  */
 function omSampleTail(body: string, i: number, len: number, out: ParsedSamples, n: number): number | string {
+  const NL = 10,
+    SP = 32,
+    HASH = 35;
   const ve = omTokenEnd(body, i, len);
   if (ve === i) return 'expected a value after the series (one space, then the value)';
   const v = parseFloatSpan(body, i, ve);
@@ -654,6 +673,8 @@ function omSampleTail(body: string, i: number, len: number, out: ParsedSamples, 
 
 /** Checks and skips an OpenMetrics exemplar `# {labels} value [timestamp]`; returns the index after it. */
 function skipExemplar(body: string, i: number, len: number): number | string {
+  const SP = 32,
+    LBRACE = 123;
   if (body.charCodeAt(i + 1) !== SP || body.charCodeAt(i + 2) !== LBRACE)
     return 'invalid exemplar: expected "# {"';
   const lb = i + 2;
