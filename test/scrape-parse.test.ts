@@ -410,6 +410,7 @@ describe('one-pass label block parse (cold scrapes)', () => {
       const one = ['__name__', 'm'];
       const ke1 = parseLabelBlockOnePass(
         body,
+        Buffer.from(body, 'latin1'),
         pre.length,
         body.length,
         h0,
@@ -534,6 +535,43 @@ describe('HELP/TYPE lines (the run of usual spellings checked by one regular exp
       }
     }
     expect(ok).toBeGreaterThan(2000);
+  });
+});
+
+describe('cold parses on the body bytes', () => {
+  it('keeps an asynchronous parse apart from synchronous ones between its slices', async () => {
+    const body = (tag: string, n: number) => {
+      let s = '';
+      for (let k = 0; k < n; k++)
+        s += `# TYPE m_${tag}${k % 9} gauge\nm_${tag}${k % 9}{i="${k}",t="${tag}"} ${k}\n`;
+      return s;
+    };
+    const big = body('a', 3000);
+    const expected = parse(big).rows;
+    const out = new ParsedSamples();
+    const cache = new SeriesCache();
+    const pending = parseExpositionAsync(big, false, out, cache, 4096);
+    // Synchronous cold parses of other ASCII bodies run while the asynchronous one waits between slices; they
+    // are a little smaller than `big`, so a shared byte buffer sized for `big` would be reused (overwritten).
+    for (let k = 0; k < 20; k++) {
+      const other = parse(body(`b${k}`, 2500 + k));
+      expect(other.err).toBeNull();
+      expect(other.rows[0].labels.t).toBe(`b${k}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await pending).toBeNull();
+    expect(rows(out, cache)).toEqual(expected);
+  });
+
+  it('parses a body with characters above 127 (the string path) as the same body in ASCII', () => {
+    const ascii = '# HELP m help\n# TYPE m gauge\nm{a="x",b="long value, longer than 13"} 1\nm{a="y"} 2\n';
+    const wide = ascii.replace('help', 'h\u00e9lp \u2603').replace('x"', 'x\u00e9"');
+    const a = parse(ascii);
+    const w = parse(wide);
+    expect(w.err).toBeNull();
+    expect(w.rows.map((r) => r.labels.a)).toEqual(['x\u00e9', 'y']);
+    expect(w.rows.map((r) => [r.labels.b, r.v])).toEqual(a.rows.map((r) => [r.labels.b, r.v]));
+    expect(w.cache.metadata.get('m')).toEqual({ type: 'gauge', help: 'h\u00e9lp \u2603', unit: '' });
   });
 });
 

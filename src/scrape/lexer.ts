@@ -220,6 +220,35 @@ export function scanMetricNameHash(body: string, i: number, end: number): number
   return i;
 }
 
+/**
+ * scanMetricNameHash over the bytes of a body whose characters are all below 256 (`b[k]` is
+ * `body.charCodeAt(k)`, see exposition.ts bodyBytes): a typed-array load is cheaper than charCodeAt, which
+ * V8 dispatches on the string's representation at every character.
+ */
+export function scanMetricNameHashBytes(b: Uint8Array, i: number, end: number): number {
+  const CLASS = CHAR_CLASS;
+  let h = 0x811c9dc5 | 0;
+  if (i >= end) {
+    spanHash = h;
+    return i;
+  }
+  let c = b[i];
+  if (c >= 128 || (CLASS[c] & 4) === 0) {
+    spanHash = h;
+    return i;
+  }
+  h = Math.imul(h ^ c, 0x01000193);
+  i++;
+  while (i < end) {
+    c = b[i];
+    if (c >= 128 || (CLASS[c] & 8) === 0) break;
+    h = Math.imul(h ^ c, 0x01000193);
+    i++;
+  }
+  spanHash = h;
+  return i;
+}
+
 /** End of a label name starting at i ([a-zA-Z_][a-zA-Z0-9_]*), or i when there is none. */
 export function scanLabelName(body: string, i: number, end: number): number {
   const CLASS = CHAR_CLASS;
@@ -433,9 +462,13 @@ export function parseLabelBlock(
  * It returns -1 on anything else, without describing the problem: the caller then runs the two-pass path,
  * which reports the error with its usual text and precedence. So it only needs to be no more lenient than
  * that path, never to reproduce its messages.
+ *
+ * It reads the characters from `b`, the body's bytes (every character below 256, `b[k]` is
+ * `body.charCodeAt(k)`), and cuts and compares strings in `body`.
  */
 export function parseLabelBlockOnePass(
   body: string,
+  b: Uint8Array,
   s: number,
   end: number,
   seed: number,
@@ -462,11 +495,11 @@ export function parseLabelBlockOnePass(
   let c = 0;
   for (;;) {
     // Blanks, then `}` (the end) or a label name.
-    c = i < end ? body.charCodeAt(i) : NL;
+    c = i < end ? b[i] : NL;
     if (lenient) {
       while (c === SP || c === TAB) {
         h = Math.imul(h ^ c, 0x01000193);
-        c = ++i < end ? body.charCodeAt(i) : NL;
+        c = ++i < end ? b[i] : NL;
       }
     }
     if (c === RBRACE) break;
@@ -474,11 +507,11 @@ export function parseLabelBlockOnePass(
     const ns = i;
     let nh = Math.imul((0x811c9dc5 | 0) ^ c, 0x01000193);
     h = Math.imul(h ^ c, 0x01000193);
-    c = ++i < end ? body.charCodeAt(i) : NL;
+    c = ++i < end ? b[i] : NL;
     while (c < 128 && (CLASS[c] & 2) !== 0) {
       nh = Math.imul(nh ^ c, 0x01000193);
       h = Math.imul(h ^ c, 0x01000193);
-      c = ++i < end ? body.charCodeAt(i) : NL;
+      c = ++i < end ? b[i] : NL;
     }
     const k = out.length;
     const pn = k < prev.length ? prev[k] : '';
@@ -487,16 +520,16 @@ export function parseLabelBlockOnePass(
     if (lenient) {
       while (c === SP || c === TAB) {
         h = Math.imul(h ^ c, 0x01000193);
-        c = ++i < end ? body.charCodeAt(i) : NL;
+        c = ++i < end ? b[i] : NL;
       }
     }
     if (c !== EQ) return -1;
     h = Math.imul(h ^ c, 0x01000193);
-    c = ++i < end ? body.charCodeAt(i) : NL;
+    c = ++i < end ? b[i] : NL;
     if (lenient) {
       while (c === SP || c === TAB) {
         h = Math.imul(h ^ c, 0x01000193);
-        c = ++i < end ? body.charCodeAt(i) : NL;
+        c = ++i < end ? b[i] : NL;
       }
     }
     if (c !== QUOTE) return -1;
@@ -506,7 +539,7 @@ export function parseLabelBlockOnePass(
     let vh = 0x811c9dc5 | 0;
     for (;;) {
       if (i >= end) return -1;
-      c = body.charCodeAt(i);
+      c = b[i];
       // A newline ends the line (scanLabelBlock: unterminated), unless escaped, which it steps over.
       if (c === NL) return -1;
       h = Math.imul(h ^ c, 0x01000193);
@@ -524,11 +557,11 @@ export function parseLabelBlockOnePass(
       name,
       labelValue(body, vs, i, vh, escaped, k + 1 < prev.length ? prev[k + 1] : '', own, strings),
     );
-    c = ++i < end ? body.charCodeAt(i) : NL;
+    c = ++i < end ? b[i] : NL;
     if (lenient) {
       while (c === SP || c === TAB) {
         h = Math.imul(h ^ c, 0x01000193);
-        c = ++i < end ? body.charCodeAt(i) : NL;
+        c = ++i < end ? b[i] : NL;
       }
     }
     if (c === RBRACE) break;
@@ -536,7 +569,7 @@ export function parseLabelBlockOnePass(
     h = Math.imul(h ^ c, 0x01000193);
     i++;
     // OpenMetrics (2.42) refuses a comma before `}`; the text format allows it (checked at the loop top).
-    if (!lenient && i < end && body.charCodeAt(i) === RBRACE) return -1;
+    if (!lenient && i < end && b[i] === RBRACE) return -1;
   }
   // c is the closing `}` at i.
   spanHash = Math.imul(h ^ c, 0x01000193);
