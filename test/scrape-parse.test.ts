@@ -410,6 +410,7 @@ describe('one-pass label block parse (cold scrapes)', () => {
       const one = ['__name__', 'm'];
       const ke1 = parseLabelBlockOnePass(
         body,
+        Buffer.from(body, 'latin1'),
         pre.length,
         body.length,
         h0,
@@ -446,6 +447,131 @@ describe('one-pass label block parse (cold scrapes)', () => {
         expect(rows(coldOut, cold)).toEqual(rows(warmOut, warm));
       }
     }
+  });
+});
+
+describe('HELP/TYPE lines (the run of usual spellings checked by one regular expression)', () => {
+  let seed = 777;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const pick = <T>(a: readonly T[]): T => a[rnd(a.length)];
+  const names = ['m', 'm_total', 'a:b_c', '_x', 'go_gc_duration_seconds', '1m', 'a-b', 'é', ''];
+  const helps = [
+    '',
+    ' ',
+    'some text',
+    'with \\n and \\\\',
+    ' leading',
+    'tab\there',
+    'cr\r',
+    'é ünïcode',
+    '# HELP x y',
+  ];
+  const types = [
+    'counter',
+    'gauge',
+    'histogram',
+    'summary',
+    'untyped',
+    'bogus',
+    'counter ',
+    'counter\r',
+    'Counter',
+    '',
+    'gauge x',
+  ];
+  function line(): string {
+    switch (rnd(12)) {
+      case 0:
+      case 1:
+      case 2:
+        return rnd(6) ? `# HELP ${pick(names)} ${pick(helps)}` : `# HELP ${pick(names)}`;
+      case 3:
+      case 4:
+      case 5:
+        return `# TYPE ${pick(names)} ${pick(types)}`;
+      case 6:
+        return pick([
+          '# a free comment',
+          '#',
+          '# HELPx y',
+          '# TYPE\tm gauge',
+          '#  HELP m two spaces',
+          '# TYPE  m gauge',
+          '# EOF',
+        ]);
+      case 7:
+        return '';
+      case 8:
+        return pick(['m 1', 'bad-name 1', 'm{a="1"} 2', 'm_total{a="1",b="x"} 3 1700000000000', 'm']);
+      default:
+        return `${pick(names.slice(0, 5))}{i="${rnd(5)}"} ${rnd(100)}`;
+    }
+  }
+
+  it('gives the same errors, samples, counts and metadata as the line-by-line check', () => {
+    let ok = 0;
+    for (let k = 0; k < 20000; k++) {
+      const lines: string[] = [];
+      for (let j = 1 + rnd(10); j > 0; j--) lines.push(line());
+      const body = lines.join('\n') + (rnd(4) ? '\n' : '');
+      // `#\t` for `# ` at a line start reads the same for textComment but is not a spelling the run accepts.
+      const slow = body.replace(/^# /gm, '#\t');
+      const a = parse(body);
+      const b = parse(slow);
+      const norm = (e: ParseError | null) =>
+        e === null ? null : [e.line, e.message.replaceAll('#\\t', '# ')];
+      expect({ body, err: norm(a.err) }).toEqual({ body, err: norm(b.err) });
+      expect({ body, rows: a.rows, types: a.out.typeLines }).toEqual({
+        body,
+        rows: b.rows,
+        types: b.out.typeLines,
+      });
+      if (a.err === null) {
+        ok++;
+        expect({ body, meta: [...a.cache.metadata] }).toEqual({ body, meta: [...b.cache.metadata] });
+      }
+    }
+    expect(ok).toBeGreaterThan(2000);
+  });
+});
+
+describe('cold parses on the body bytes', () => {
+  it('keeps an asynchronous parse apart from synchronous ones between its slices', async () => {
+    const body = (tag: string, n: number) => {
+      let s = '';
+      for (let k = 0; k < n; k++)
+        s += `# TYPE m_${tag}${k % 9} gauge\nm_${tag}${k % 9}{i="${k}",t="${tag}"} ${k}\n`;
+      return s;
+    };
+    const big = body('a', 3000);
+    const expected = parse(big).rows;
+    const out = new ParsedSamples();
+    const cache = new SeriesCache();
+    const pending = parseExpositionAsync(big, false, out, cache, 4096);
+    // Synchronous cold parses of other ASCII bodies run while the asynchronous one waits between slices; they
+    // are a little smaller than `big`, so a shared byte buffer sized for `big` would be reused (overwritten).
+    for (let k = 0; k < 20; k++) {
+      const other = parse(body(`b${k}`, 2500 + k));
+      expect(other.err).toBeNull();
+      expect(other.rows[0].labels.t).toBe(`b${k}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await pending).toBeNull();
+    expect(rows(out, cache)).toEqual(expected);
+  });
+
+  it('parses a body with characters above 127 (the string path) as the same body in ASCII', () => {
+    const ascii = '# HELP m help\n# TYPE m gauge\nm{a="x",b="long value, longer than 13"} 1\nm{a="y"} 2\n';
+    const wide = ascii.replace('help', 'h\u00e9lp \u2603').replace('x"', 'x\u00e9"');
+    const a = parse(ascii);
+    const w = parse(wide);
+    expect(w.err).toBeNull();
+    expect(w.rows.map((r) => r.labels.a)).toEqual(['x\u00e9', 'y']);
+    expect(w.rows.map((r) => [r.labels.b, r.v])).toEqual(a.rows.map((r) => [r.labels.b, r.v]));
+    expect(w.cache.metadata.get('m')).toEqual({ type: 'gauge', help: 'h\u00e9lp \u2603', unit: '' });
   });
 });
 
