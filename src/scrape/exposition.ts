@@ -4,6 +4,8 @@
  * parses label pairs only for series text it has not seen before. Errors are returned, never thrown, with the
  * line number of the offending line.
  */
+
+import { bodyBytes } from './body-bytes.js';
 import {
   floatOk,
   intOk,
@@ -16,7 +18,9 @@ import {
   scanMetricName,
   scanMetricNameHash,
   scanMetricNameHashBytes,
+  skipWs,
   spanHash,
+  tokenEnd,
   unescapeHelp,
 } from './lexer.js';
 import { detach, type MetricMetadata, type SeriesCache, setMetadataBuilder } from './series-cache.js';
@@ -83,33 +87,6 @@ function quoteSnippet(body: string, s: number, e: number): string {
 
 // Hot functions copy the character codes they compare with into local constants: V8 (Node 20) reads an
 // imported or module-level binding through its cell, with a hole check, at every use (see lexer.ts).
-/** Skips spaces and tabs (and a CR before a newline). */
-function skipWs(body: string, i: number, end: number): number {
-  const CR = 13,
-    SP = 32,
-    TAB = 9;
-  while (i < end) {
-    const c = body.charCodeAt(i);
-    if (c !== SP && c !== TAB && c !== CR) break;
-    i++;
-  }
-  return i;
-}
-
-/** End of a whitespace-delimited token. */
-function tokenEnd(body: string, i: number, end: number): number {
-  const NL = 10,
-    CR = 13,
-    SP = 32,
-    TAB = 9;
-  while (i < end) {
-    const c = body.charCodeAt(i);
-    if (c === SP || c === TAB || c === NL || c === CR) break;
-    i++;
-  }
-  return i;
-}
-
 /**
  * Parses a whole body. `om` selects OpenMetrics (timestamps in seconds, exemplars, UNIT, `# EOF`, strict
  * comments) over text 0.0.4. Returns null on success; on error, the samples before the bad line are in `out`.
@@ -182,36 +159,6 @@ interface ParseState {
  * series) rather than letting the first parse grow them several times.
  */
 const CHARS_PER_SERIES_GUESS = 64;
-
-/** The bytes of synchronous parses (one at a time), reused; see bodyBytes. */
-let syncBuf = Buffer.allocUnsafeSlow(0);
-let syncBytes = new Uint8Array(0);
-const SYNC_BUF_MAX = 1 << 21;
-
-/**
- * The body as bytes, one per character, when it is ASCII (its UTF-8 length is its length; the check and the
- * copy run at memory speed, ~1 us for node_exporter's 57 kB): the cold path scans those instead of calling
- * charCodeAt, which V8 dispatches on the string's representation at every character. Null for other bodies,
- * which take the string path. A synchronous parse reuses one buffer; an asynchronous one (slices of a large
- * body, possibly interleaved with other parses) gets its own.
- */
-function bodyBytes(body: string, async: boolean): Uint8Array | null {
-  const n = body.length;
-  if (n === 0 || Buffer.byteLength(body, 'utf8') !== n) return null;
-  if (async || n > SYNC_BUF_MAX) {
-    const buf = Buffer.allocUnsafeSlow(n);
-    buf.write(body, 0, n, 'latin1');
-    return new Uint8Array(buf.buffer, buf.byteOffset, n);
-  }
-  if (syncBuf.length < n) {
-    let cap = 1 << 12;
-    while (cap < n) cap *= 2;
-    syncBuf = Buffer.allocUnsafeSlow(cap);
-    syncBytes = new Uint8Array(syncBuf.buffer, syncBuf.byteOffset, cap);
-  }
-  syncBuf.write(body, 0, n, 'latin1');
-  return syncBytes;
-}
 
 function beginParse(body: string, out: ParsedSamples, cache: SeriesCache, async: boolean): ParseState {
   out.reset();

@@ -575,3 +575,30 @@ export function parseLabelBlockOnePass(
   spanHash = Math.imul(h ^ c, 0x01000193);
   return i + 1;
 }
+
+/** Skips spaces and tabs (and a CR before a newline). */
+export function skipWs(body: string, i: number, end: number): number {
+  const CR = 13,
+    SP = 32,
+    TAB = 9;
+  while (i < end) {
+    const c = body.charCodeAt(i);
+    if (c !== SP && c !== TAB && c !== CR) break;
+    i++;
+  }
+  return i;
+}
+
+/** End of a whitespace-delimited token. */
+export function tokenEnd(body: string, i: number, end: number): number {
+  const NL = 10,
+    CR = 13,
+    SP = 32,
+    TAB = 9;
+  while (i < end) {
+    const c = body.charCodeAt(i);
+    if (c === SP || c === TAB || c === NL || c === CR) break;
+    i++;
+  }
+  return i;
+}
